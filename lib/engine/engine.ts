@@ -1,0 +1,140 @@
+/**
+ * Choosing the TensorFlow.js engine (backend).
+ *
+ * Order for `auto`: native TensorFlow with a visible GPU (`@tensorflow/tfjs-node-gpu`), native TensorFlow
+ * on the CPU (`@tensorflow/tfjs-node`), WebAssembly (`@tensorflow/tfjs-backend-wasm`, SIMD, with the
+ * training kernels it lacks registered by `./kernels`), then the pure-JS `cpu` backend.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from './kernels';
+
+/** An engine name as users write it (option or `RPS_BACKEND`). */
+export type EngineName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type EngineChoice = 'auto' | EngineName;
+
+export const ENGINE_NAMES: readonly EngineName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** Environment variable that sets the engine when the option is not given. */
+export const ENGINE_ENV = 'RPS_BACKEND';
+
+export interface EngineOptions {
+  /** Engine to use. Default: `process.env.RPS_BACKEND`, else `'auto'`. */
+  backend?: EngineChoice;
+  /** Do not print the one-line summary. Default: false. */
+  quiet?: boolean;
+}
+
+export interface EngineInfo {
+  /** The engine that runs. */
+  engine: EngineName;
+  /** The tfjs backend name behind it (`tensorflow`, `wasm`, `cpu`). */
+  tfBackend: string;
+  /** Human-readable details, e.g. `SIMD, 1 thread`. */
+  details: string;
+  /** Why each better engine was not used (only for `auto`). */
+  skipped: { engine: EngineName; reason: string }[];
+  /** The summary line that was printed. */
+  summary: string;
+}
+
+let current: { choice: EngineChoice; info: EngineInfo } | undefined;
+
+/** Parses an engine choice; throws naming `source` when it is not one of the known names. */
+export function parseEngineChoice(value: string, source = 'backend'): EngineChoice {
+  const v = value.trim().toLowerCase();
+  if (v === 'auto' || (ENGINE_NAMES as readonly string[]).includes(v)) return v as EngineChoice;
+  throw new Error(`${source}: unknown engine '${value}'; expected one of auto, ${ENGINE_NAMES.join(', ')}`);
+}
+
+/**
+ * Selects and initialises the engine. Idempotent: calling it again with the same choice (a re-executed
+ * notebook cell) returns the same info and prints nothing. An explicit engine that cannot load throws.
+ */
+export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
+  const envValue = process.env[ENGINE_ENV];
+  const choice =
+    options.backend ?? (envValue ? parseEngineChoice(envValue, `environment variable ${ENGINE_ENV}`) : 'auto');
+  if (choice !== 'auto') parseEngineChoice(choice);
+  if (current && current.choice === choice && tf.getBackend() === current.info.tfBackend) return current.info;
+
+  const skipped: EngineInfo['skipped'] = [];
+  const candidates: EngineName[] = choice === 'auto' ? [...ENGINE_NAMES] : [choice];
+  for (const engine of candidates) {
+    try {
+      const { tfBackend, details } = await tryEngine(engine);
+      const why = skipped.length ? ` (skipped: ${skipped.map((s) => `${s.engine}: ${s.reason}`).join('; ')})` : '';
+      const summary = `engine: ${engine}${details ? ` [${details}]` : ''}${why}`;
+      const info: EngineInfo = { engine, tfBackend, details, skipped, summary };
+      current = { choice, info };
+      if (!options.quiet) console.log(summary);
+      return info;
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0];
+      if (choice !== 'auto') throw new Error(`engine '${engine}' cannot be used: ${reason}`);
+      skipped.push({ engine, reason });
+    }
+  }
+  throw new Error(`no TensorFlow.js engine could be initialised: ${skipped.map((s) => `${s.engine}: ${s.reason}`).join('; ')}`);
+}
+
+/** The engine chosen by the last `initEngine`, if any. */
+export function currentEngine(): EngineInfo | undefined {
+  return current?.info;
+}
+
+async function tryEngine(engine: EngineName): Promise<{ tfBackend: string; details: string }> {
+  switch (engine) {
+    case 'tensorflow-gpu': {
+      loadNative('@tensorflow/tfjs-node-gpu');
+      await activate('tensorflow');
+      const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
+      if (!backend.isUsingGpuDevice) throw new Error('libtensorflow loaded but sees no GPU');
+      return { tfBackend: 'tensorflow', details: 'native TensorFlow, GPU' };
+    }
+    case 'tensorflow': {
+      // tfjs-node-gpu also provides the CPU engine when it is the one installed.
+      try {
+        loadNative('@tensorflow/tfjs-node');
+      } catch (err) {
+        try {
+          loadNative('@tensorflow/tfjs-node-gpu');
+        } catch {
+          throw err;
+        }
+      }
+      await activate('tensorflow');
+      return { tfBackend: 'tensorflow', details: 'native TensorFlow, CPU' };
+    }
+    case 'wasm': {
+      require('@tensorflow/tfjs-backend-wasm');
+      registerWasmTrainingKernels();
+      await activate('wasm');
+      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      // Threads are off in Node (tfjs #3830); separate worker_threads give the parallelism instead.
+      return { tfBackend: 'wasm', details: `${simd ? 'SIMD' : 'no SIMD'}, 1 thread` };
+    }
+    case 'cpu':
+      await activate('cpu');
+      return { tfBackend: 'cpu', details: 'pure JavaScript' };
+  }
+}
+
+function loadNative(pkg: string): void {
+  let resolved: string;
+  try {
+    resolved = require.resolve(pkg);
+  } catch {
+    throw new Error(`${pkg} is not installed`);
+  }
+  try {
+    require(resolved);
+  } catch (err) {
+    throw new Error(`${pkg} failed to load: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+async function activate(name: string): Promise<void> {
+  if (!tf.findBackendFactory(name)) throw new Error(`tfjs backend '${name}' is not registered`);
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`tfjs backend '${name}' failed to initialise`);
+  await tf.ready();
+}

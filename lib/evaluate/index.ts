@@ -1,0 +1,2 @@
+// Public API of lib/evaluate (re-exported by lib/index.ts).
+export {};

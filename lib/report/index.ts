@@ -1,0 +1,2 @@
+// Public API of lib/report (re-exported by lib/index.ts).
+export {};
