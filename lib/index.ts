@@ -3,6 +3,7 @@
  * Each pipeline stage has its own folder; this file only re-exports them.
  */
 export * from './engine';
+export * from './util';
 export * from './data';
 export * from './model';
 export * from './train';

@@ -1,0 +1,3 @@
+export * from './atomic';
+export * from './hash';
+export * from './random';
