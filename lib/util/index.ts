@@ -1,3 +1,4 @@
 export * from './atomic';
 export * from './hash';
 export * from './random';
+export * from './png';
