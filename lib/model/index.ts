@@ -1,2 +1,20 @@
 // Public API of lib/model (re-exported by lib/index.ts).
-export {};
+export * from './types';
+export { BASE_REGISTRY, BASE_ENV, DEFAULT_ONLINE_BASE_ID, EMBEDDED_BASE_ID, findBaseEntry } from './registry';
+export type { BaseEntry, BaseId } from './registry';
+export { loadBase, baseCacheDir, ensureCached as ensureBaseCached } from './bases';
+export type { LoadBaseOptions } from './bases';
+export { inferBlocks, detectBlockFamily } from './blocks';
+export type { BlockFamily, LayerInfo } from './blocks';
+export { guardBatchNorm, guardAllBatchNorm, batchNormMode, isBatchNorm } from './batchnorm';
+export { buildClassifier, freezeBase, unfreezeFrom, resolveBlock, recompileClassifier, HEAD_LAYERS } from './surgery';
+export type { UnfreezeOptions, RecompileOptions } from './surgery';
+export { splitModelAt } from './split';
+export { summarizeModel } from './summary';
+export type { ModelSummary, LayerSummary, BlockSummary } from './summary';
+export { saveClassifier, loadClassifier, CLASSIFIER_FORMAT_VERSION } from './persist';
+export type { Classifier, ClassifierMetadata, ClassifierMetadataInput } from './persist';
+export { predictImage, predictPixels, rgbToInputTensor } from './predict';
+export type { ImagePrediction } from './predict';
+export * from './mobilenet_v2';
+export * from './fold';

@@ -1,0 +1,3 @@
+import { batchNormInvariantSuite } from './bn-invariants';
+
+batchNormInvariantSuite('cpu', () => undefined);
