@@ -2,3 +2,5 @@ export * from './atomic';
 export * from './hash';
 export * from './random';
 export * from './png';
+export * from './download';
+export * from './zip';

@@ -1,0 +1,52 @@
+/** The shapes that flow out of the data sources: a Dataset is a list of (file, label) with class names. */
+
+/** Where a data set came from. */
+export type DataSourceKind = 'tfds' | 'rendered' | 'folder';
+
+/** One image: an absolute file path and its class index into `Dataset.classes`. */
+export interface DatasetItem {
+  file: string;
+  label: number;
+}
+
+/** One split of a data set. Items are in a stable order (class, then file name). */
+export interface Dataset {
+  /** Human-readable name, e.g. `rock_paper_scissors`. */
+  name: string;
+  /** `train` or `test`. */
+  split: string;
+  /** Class names; label i is `classes[i]`. */
+  classes: string[];
+  items: DatasetItem[];
+  source: DataSourceKind;
+  /** The folder holding this split's class folders. */
+  root: string;
+}
+
+/** A file that was left out while loading, and why. */
+export interface SkippedFile {
+  file: string;
+  reason: string;
+}
+
+/** Train and test splits plus what happened while loading. */
+export interface DataSplits {
+  train: Dataset;
+  test: Dataset;
+  source: DataSourceKind;
+  /** One line per split with class counts, and the skipped count; printed unless `quiet`. */
+  summary: string;
+  skipped: SkippedFile[];
+}
+
+/** Counts, seed and image size for the rendered (CGI) data set. */
+export interface RenderSpec {
+  /** Training images (default 2520, as TFDS). */
+  train?: number;
+  /** Test images (default 372, as TFDS). */
+  test?: number;
+  /** Renderer seed (default 0). */
+  seed?: number;
+  /** Image side in pixels (default 300, as TFDS). */
+  size?: number;
+}
