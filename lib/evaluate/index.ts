@@ -1,2 +1,12 @@
 // Public API of lib/evaluate (re-exported by lib/index.ts).
-export {};
+export {
+  evaluatePredictions,
+  formatEvaluation,
+  type PredictionSet,
+  type ClassMetrics,
+  type MisclassifiedExample,
+  type EvaluationReport,
+  type EvaluateOptions,
+} from './metrics';
+export { evaluateSession, sessionClassifier, predictFileWithSession } from './session';
+export { misclassifiedGalleryItems } from './gallery';

@@ -1,0 +1,198 @@
+/**
+ * The two phases of transfer learning, on cached activations.
+ *
+ * Phase 1 (`trainHead`): the base is frozen, so everything up to the global average pooling (`head_pool`,
+ * parameter-free) is a fixed function; its outputs (one vector per image) are computed once and the head
+ * (Dropout + Dense) is trained on them.
+ * Phase 2 (`fineTune`): blocks from `from` up are unfrozen; the frozen prefix ends at the previous block's
+ * output, whose activations are computed once; only the suffix (unfrozen blocks + head) runs per step.
+ * BatchNormalization stays in inference mode in both phases (lib/model's guards), which is what makes the
+ * frozen part a fixed function and the cache exact.
+ *
+ * `path: 'plain'` runs the same phase the way the Keras tutorial does (the whole model on pixels every
+ * step, same batches, same dropout masks): for benchmarks and the exactness test.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { splitModelAt } from '../model/split';
+import { freezeBase, HEAD_LAYERS, unfreezeFrom, resolveBlock } from '../model/surgery';
+import { augmentPixels, type AugmentOptions } from '../data/augment';
+import type { PixelSet } from '../data/pixels';
+import { derivedSeed } from '../util/random';
+import { FeatureBatchSource, PixelBatchSource, type BatchSource } from './batches';
+import { fitOnSource, type EarlyStoppingOptions, type FitResult, type OptimizerName } from './loop';
+import type { TrainingCallbacks } from './progress';
+import type { LrSchedule } from './schedule';
+import type { TrainingSession } from './session';
+import type { EpochRecord, PixelInput, TrainingPhase } from './types';
+
+/** Options shared by both phases. */
+export interface PhaseOptions {
+  /** Epochs. Defaults: head 30 (cheap on cached activations), fine-tune 5. */
+  epochs?: number;
+  /** Learning rate. Defaults: head 1e-3; fine-tune a tenth of the head's. */
+  learningRate?: number;
+  /** Images per step. Default 32 (the tutorial's). */
+  batchSize?: number;
+  /** Default 'adam'. */
+  optimizer?: OptimizerName;
+  /** Early stopping on the validation loss, best weights restored. Default { patience: 3 }; false: off. */
+  earlyStopping?: EarlyStoppingOptions | false;
+  /** Default constant. */
+  schedule?: LrSchedule;
+  /** Progress hooks for this run. Default: the session's. */
+  callbacks?: TrainingCallbacks;
+  /** 'cached' (default) or 'plain' (the whole model on pixels every step; for benchmarks and tests). */
+  path?: 'cached' | 'plain';
+}
+
+export interface FineTuneOptions extends PhaseOptions {
+  /** First block to unfreeze (block name, layer name, block index or { fraction }). Default 'block_11'. */
+  from?: string | number | { fraction: number };
+}
+
+export interface PhaseResult extends FitResult {
+  phase: TrainingPhase;
+  /** Seconds spent getting activations (0 when all were cached) and training. */
+  featureSeconds: number;
+  trainSeconds: number;
+  /** Layer whose output was cached ('head_pool' for the head, the boundary block's output for fine-tuning). */
+  cut: string;
+  /** Fine-tuning only: the first unfrozen block and the layers with trainable weights. */
+  fromBlock?: string;
+  trainableLayers?: string[];
+  /** Activation entries taken from memory or disk, or computed, during this call. */
+  cache: { memoryHits: number; diskHits: number; computed: number };
+}
+
+export const HEAD_DEFAULTS = { epochs: 30, learningRate: 1e-3, batchSize: 32, optimizer: 'adam' as OptimizerName, patience: 3 };
+export const FINE_TUNE_DEFAULTS = { from: 'block_11', epochs: 5, batchSize: 32, optimizer: 'adam' as OptimizerName, lrFactor: 0.1 };
+
+function cacheDelta(session: TrainingSession, before: ReturnType<TrainingSession['store']['getStats']>) {
+  const now = session.store.getStats();
+  return { memoryHits: now.memoryHits - before.memoryHits, diskHits: now.diskHits - before.diskHits, computed: now.computed - before.computed };
+}
+
+/** The pixel views the plain path trains on: the augmented views, or the clean images. */
+function pixelViews(session: TrainingSession): PixelInput[] {
+  if (!session.augment) return [session.train];
+  const views: PixelInput[] = [];
+  for (let v = 1; v <= session.augmentViews; v++) {
+    views.push(augmentPixels(session.train as PixelSet, { ...(session.augment as AugmentOptions), seed: derivedSeed(session.seed, `augment-view:${v}`) }));
+  }
+  return views;
+}
+
+interface Prepared {
+  model: tf.LayersModel;
+  train: BatchSource;
+  validation?: BatchSource;
+  cleanup: () => void;
+}
+
+/** Sources and the model to train for a cut: the suffix on cached activations, or the whole classifier on pixels. */
+async function prepare(session: TrainingSession, cut: string, path: 'cached' | 'plain'): Promise<Prepared> {
+  if (path === 'plain') {
+    return {
+      model: session.classifier,
+      train: new PixelBatchSource(pixelViews(session), session.base.spec.pixelRange, session.seed),
+      validation: session.valIndices.length ? new PixelBatchSource(session.train, session.base.spec.pixelRange, session.seed) : undefined,
+      cleanup: () => undefined,
+    };
+  }
+  const views = await session.featureViews(cut);
+  const { prefix, suffix } = splitModelAt(session.classifier, cut);
+  prefix.dispose();
+  return {
+    model: suffix,
+    train: new FeatureBatchSource(views.train, session.seed),
+    validation: session.valIndices.length ? new FeatureBatchSource(views.clean, session.seed) : undefined,
+    cleanup: () => suffix.dispose(),
+  };
+}
+
+async function runPhase(
+  session: TrainingSession,
+  phase: TrainingPhase,
+  cut: string,
+  options: PhaseOptions,
+  defaults: { epochs: number; learningRate: number; batchSize: number; optimizer: OptimizerName },
+  firstEpoch: number,
+): Promise<PhaseResult> {
+  const statsBefore = session.store.getStats();
+  const t0 = Date.now();
+  const prepared = await prepare(session, cut, options.path ?? 'cached');
+  const featureSeconds = (Date.now() - t0) / 1000;
+  try {
+    const result = await fitOnSource(
+      prepared.model,
+      { source: prepared.train, indices: session.trainIndices },
+      {
+        phase,
+        epochs: options.epochs ?? defaults.epochs,
+        batchSize: options.batchSize ?? defaults.batchSize,
+        learningRate: options.learningRate ?? defaults.learningRate,
+        optimizer: options.optimizer ?? defaults.optimizer,
+        seed: derivedSeed(session.seed, phase),
+        firstEpoch,
+        validation: prepared.validation ? { source: prepared.validation, indices: session.valIndices } : undefined,
+        earlyStopping: options.earlyStopping === undefined ? { patience: HEAD_DEFAULTS.patience } : options.earlyStopping,
+        schedule: options.schedule,
+        callbacks: options.callbacks ?? session.callbacks,
+      },
+    );
+    return { ...result, phase, featureSeconds, trainSeconds: result.seconds, cut, cache: cacheDelta(session, statsBefore) };
+  } finally {
+    prepared.cleanup();
+  }
+}
+
+/**
+ * Phase 1: freezes the whole base and trains the head on the cached `head_pool` activations. Starts from
+ * the classifier's weights at session creation each time it runs; replaces the session's history.
+ */
+export async function trainHead(session: TrainingSession, options: PhaseOptions = {}): Promise<PhaseResult> {
+  session.restoreInitialWeights();
+  freezeBase(session.classifier, session.base);
+  session.history = { records: [], fineTuneStartEpoch: null };
+  session.stage = { kind: 'initial' };
+  const lr = options.learningRate ?? HEAD_DEFAULTS.learningRate;
+  const result = await runPhase(session, 'head', HEAD_LAYERS.pool, { ...options, learningRate: lr }, { ...HEAD_DEFAULTS, learningRate: lr }, 1);
+  session.history = { records: [...result.records], fineTuneStartEpoch: null };
+  session.headLearningRate = lr;
+  session.stage = { kind: 'head' };
+  session.markHeadTrained();
+  return result;
+}
+
+/** The layer that ends the frozen prefix when fine-tuning from `from`: the previous block's output. */
+export function fineTuneBoundary(session: TrainingSession, from: FineTuneOptions['from'] = FINE_TUNE_DEFAULTS.from): { block: string; boundary: string } {
+  const block = resolveBlock(session.base, from);
+  const pos = session.base.spec.blocks.findIndex((b) => b.name === block.name);
+  if (pos <= 0) {
+    throw new Error(`fineTune: from '${String(block.name)}' unfreezes the whole base, so nothing frozen is left to cache; start at block 1 or later`);
+  }
+  return { block: block.name, boundary: session.base.spec.blocks[pos - 1].output };
+}
+
+/**
+ * Phase 2: starts from the weights head training ended with, unfreezes blocks from `from` up (BN stays in
+ * inference mode), and trains them and the head on the cached activations at the block boundary. Epoch
+ * numbers continue head training's; the session's history holds both phases.
+ */
+export async function fineTune(session: TrainingSession, options: FineTuneOptions = {}): Promise<PhaseResult> {
+  const { block, boundary } = fineTuneBoundary(session, options.from);
+  session.restoreHeadWeights();
+  const headRecords = session.history.records.filter((r) => r.phase === 'head');
+  const { fromBlock, trainableLayers } = unfreezeFrom(session.classifier, session.base, { from: block });
+  const lr = options.learningRate ?? (session.headLearningRate ?? HEAD_DEFAULTS.learningRate) * FINE_TUNE_DEFAULTS.lrFactor;
+  const firstEpoch = (headRecords[headRecords.length - 1]?.epoch ?? 0) + 1;
+  const result = await runPhase(session, 'fine-tune', boundary, { ...options, learningRate: lr }, { ...FINE_TUNE_DEFAULTS, learningRate: lr }, firstEpoch);
+  session.history = { records: [...headRecords, ...result.records], fineTuneStartEpoch: firstEpoch };
+  session.stage = { kind: 'fine-tune', boundary, fromBlock: fromBlock.name };
+  return { ...result, fromBlock: fromBlock.name, trainableLayers };
+}
+
+/** Records of a history for one phase. */
+export function phaseRecords(records: EpochRecord[], phase: TrainingPhase): EpochRecord[] {
+  return records.filter((r) => r.phase === phase);
+}

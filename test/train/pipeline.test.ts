@@ -1,0 +1,101 @@
+/**
+ * runPipeline end to end on fixtures made here: a folder of small PNGs in the TFDS layout and a tiny
+ * random-weight MobileNetV2 saved as a tfjs model.json (loaded as a custom base).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../lib/engine/engine';
+import { buildMobileNetV2 } from '../../lib/model/mobilenet_v2';
+import { runPipeline } from '../../lib/train/pipeline';
+import { encodePng } from '../../lib/util/png';
+import { syntheticPixels } from './helpers';
+
+async function saveModelJson(model: tf.LayersModel, dir: string): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      const data = a.weightData as ArrayBuffer;
+      fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(data));
+      fs.writeFileSync(
+        path.join(dir, 'model.json'),
+        JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }),
+      );
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return path.join(dir, 'model.json');
+}
+
+function writeSplit(root: string, count: number, seed: number): void {
+  const set = syntheticPixels(count, 32, seed);
+  const per = 32 * 32 * 3;
+  for (let i = 0; i < count; i++) {
+    const dir = path.join(root, set.classes[set.labels[i]]);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `img_${String(i).padStart(3, '0')}.png`), encodePng(set.pixels.subarray(i * per, (i + 1) * per), 32, 32));
+  }
+}
+
+test('runPipeline trains both phases, evaluates, saves model + metrics + options, and leaks no tensors', async () => {
+  await initEngine({ backend: 'wasm', quiet: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rps-pipeline-'));
+  try {
+    writeSplit(path.join(tmp, 'data', 'rps'), 30, 1);
+    writeSplit(path.join(tmp, 'data', 'rps-test-set'), 12, 2);
+    const base = buildMobileNetV2({ alpha: 0.35, inputSize: 32, seed: 4 });
+    const modelJson = await saveModelJson(base, path.join(tmp, 'base'));
+    base.dispose();
+    const before = tf.memory().numTensors;
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => lines.push(a.join(' '));
+    let result;
+    try {
+      result = await runPipeline({
+        engine: 'wasm',
+        data: path.join(tmp, 'data'),
+        base: modelJson,
+        imageSize: 32,
+        epochs: 2,
+        fineTuneEpochs: 2,
+        fineTuneFrom: 'block_16',
+        learningRate: 0.01,
+        batchSize: 8,
+        augmentViews: 2,
+        seed: 3,
+        workers: 1,
+        cacheDir: path.join(tmp, 'cache'),
+        outDir: path.join(tmp, 'out'),
+        progress: 'lines',
+      });
+    } finally {
+      console.log = log;
+    }
+    assert.equal(tf.memory().numTensors - before, 0, 'the pipeline left tensors behind');
+    const out = lines.join('\n');
+    assert.match(out, /head only, test set:(.|\n)*after fine-tuning from block_16/);
+    assert.match(out, /options:\n(.|\n)*imageSize\s+32(.|\n)*fineTuneFrom\s+block_16/);
+    assert.deepEqual(result.history.records.map((r) => r.phase), ['head', 'head', 'fine-tune', 'fine-tune']);
+    assert.equal(result.history.fineTuneStartEpoch, 3);
+    assert.equal(result.data.train, 30);
+    assert.equal(result.head.evaluation.count, 12);
+    assert.ok(result.fineTune && result.fineTune.phase.fromBlock === 'block_16');
+    assert.ok(result.timings.total > 0 && result.timings.head > 0);
+    const metrics = JSON.parse(fs.readFileSync(result.files.metrics, 'utf8'));
+    assert.equal(metrics.fineTuneTestAccuracy, result.fineTune.evaluation.accuracy);
+    assert.equal(metrics.history.records.length, 4);
+    const options = JSON.parse(fs.readFileSync(result.files.options, 'utf8'));
+    assert.equal(options.fineTuneLearningRate, 0.001);
+    assert.equal(options.seed, 3);
+    for (const f of ['model.json', 'weights.bin', 'metadata.json']) assert.ok(fs.existsSync(path.join(result.files.model, f)), f);
+    const meta = JSON.parse(fs.readFileSync(path.join(result.files.model, 'metadata.json'), 'utf8'));
+    assert.deepEqual(meta.classes, ['rock', 'paper', 'scissors']);
+    assert.equal(meta.inputSize, 32);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
