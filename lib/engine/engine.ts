@@ -6,7 +6,7 @@
  * training kernels it lacks registered by `./kernels`), then the pure-JS `cpu` backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmTrainingKernels } from './kernels';
+import { registerWasmTrainingKernels } from './kernels/index';
 
 /** An engine name as users write it (option or `RPS_BACKEND`). */
 export type EngineName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';

@@ -1,2 +1,2 @@
 export * from './engine';
-export { registerWasmTrainingKernels } from './kernels';
+export { registerWasmTrainingKernels } from './kernels/index';

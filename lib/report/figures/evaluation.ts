@@ -18,6 +18,8 @@ export function confusionMatrixFigure(report: EvaluationReport, options: { title
         y: classes,
         z: confusion,
         colorscale: 'Blues',
+        // plotly 3's Blues runs dark to light: reversed, empty cells are light.
+        reversescale: true,
         zmin: 0,
         zmax: max,
         hovertemplate: 'true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>',
