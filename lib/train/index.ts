@@ -47,3 +47,4 @@ export {
   type PipelineResult,
   type PhaseSummary,
 } from './pipeline';
+export { defaultTrainWorkers, ParallelSteps } from './parallel';

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng, derivedSeed } from '../util/random';
 import type { BatchSource } from './batches';
+import { defaultTrainWorkers, ParallelSteps, parallelObstacle } from './parallel';
 import type { TrainingCallbacks } from './progress';
 import { scheduledLearningRate, type LrSchedule } from './schedule';
 import type { EpochRecord, StopReason, TrainingPhase } from './types';
@@ -53,6 +54,15 @@ export interface FitOptions {
   /** Learning-rate schedule over this call's epochs. Default constant. */
   schedule?: LrSchedule;
   callbacks?: TrainingCallbacks;
+  /**
+   * Threads each step's batch is split across (this one + trainWorkers-1 worker threads, gradients averaged,
+   * one optimizer step; lib/train/parallel.ts). 1 = off. Default `defaultTrainWorkers(model)`: the cores on cpu for
+   * models with image input, else 1 (wasm: not measured faster on a shared 2-core machine; native engines use
+   * every core themselves; a head on pooled features: steps too short to pay for the messages). With dropout 0 the result equals one thread's up to float rounding; with dropout > 0
+   * each slice gets its own seeded masks, so they differ from a one-thread run (still repeatable per seed).
+   * Models whose BatchNormalization uses batch statistics always train in one thread.
+   */
+  trainWorkers?: number;
 }
 
 export interface FitResult {
@@ -101,9 +111,30 @@ function dropoutLayers(model: tf.LayersModel): tf.layers.Layer[] {
   return out;
 }
 
+/**
+ * Seed of a Dropout layer's mask in a step. A step split into several slices (lib/train/parallel.ts) gives each
+ * slice its own seed; one slice keeps the one-thread seed, so an unsplit run is unchanged.
+ */
+function dropoutSeed(seed: number, epoch: number, batch: number, layer: string, part = 0, parts = 1): number {
+  return derivedSeed(seed, parts > 1 ? `dropout:${epoch}:${batch}:${part}/${parts}:${layer}` : `dropout:${epoch}:${batch}:${layer}`);
+}
+
 /** Gives each Dropout layer a fresh seed for this step; tfjs' Dropout passes its `seed` field to `tf.dropout`. */
 function seedDropout(layers: tf.layers.Layer[], seed: number, epoch: number, batch: number): void {
-  for (const l of layers) (l as unknown as { seed?: number }).seed = derivedSeed(seed, `dropout:${epoch}:${batch}:${l.name}`);
+  for (const l of layers) (l as unknown as { seed?: number }).seed = dropoutSeed(seed, epoch, batch, l.name);
+}
+
+/** The number of threads per step asked for (default per engine), or 1 with a message where the model cannot be split. */
+function resolveTrainWorkers(model: tf.LayersModel, options: FitOptions): number {
+  const asked = options.trainWorkers ?? defaultTrainWorkers(model);
+  checkPositiveInt(asked, 'trainWorkers');
+  if (asked === 1) return 1;
+  const obstacle = parallelObstacle(model);
+  if (obstacle) {
+    options.callbacks?.onMessage?.(`${options.phase}: training in one thread: ${obstacle}`);
+    return 1;
+  }
+  return asked;
 }
 
 /** The tf.Variables behind the model's trainable weights (shared layers included once). */
@@ -180,7 +211,9 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
   if (es && !options.validation) cb.onMessage?.('early stopping needs a validation split; it is off for this run');
   const useEs = es && options.validation ? es : undefined;
 
+  const parts = resolveTrainWorkers(model, options);
   const optimizer = makeOptimizer(options.optimizer ?? 'adam', options.learningRate);
+  let parallel: ParallelSteps | undefined;
   const records: EpochRecord[] = [];
   let stopReason: StopReason = 'completed';
   let message: string | undefined;
@@ -192,6 +225,7 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
   cb.onPhaseStart?.({ phase: options.phase, epochs: options.epochs, batches, samples: trainIdx.length, firstEpoch });
 
   try {
+    if (parts > 1) parallel = await ParallelSteps.open(model, vars, { parts, numClasses });
     for (let e = 0; e < options.epochs && stopReason === 'completed'; e++) {
       const epoch = firstEpoch + e;
       const epochStart = Date.now();
@@ -203,15 +237,21 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
       let seen = 0;
       for (let b = 0; b < batches; b++) {
         const idx = order.slice(b * options.batchSize, (b + 1) * options.batchSize);
-        seedDropout(drops, options.seed, epoch, b);
         let hits: tf.Tensor | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const x = train.source.batch(idx, epoch);
-          const y = tf.tensor1d(idx.map((i) => train.source.labels[i]), 'int32');
-          const p = model.apply(x, { training: true }) as tf.Tensor;
-          hits = tf.keep(tf.sum(tf.equal(tf.argMax(p, -1).toInt(), y).toInt()));
-          return crossEntropyLoss(p, y, numClasses);
-        }, vars);
+        let value: tf.Scalar;
+        let grads: tf.NamedTensorMap;
+        if (parallel) {
+          ({ value, hits, grads } = await parallel.step(train.source, idx, epoch, (layer, part, n) => dropoutSeed(options.seed, epoch, b, layer, part, n)));
+        } else {
+          seedDropout(drops, options.seed, epoch, b);
+          ({ value, grads } = tf.variableGrads(() => {
+            const x = train.source.batch(idx, epoch);
+            const y = tf.tensor1d(idx.map((i) => train.source.labels[i]), 'int32');
+            const p = model.apply(x, { training: true }) as tf.Tensor;
+            hits = tf.keep(tf.sum(tf.equal(tf.argMax(p, -1).toInt(), y).toInt()));
+            return crossEntropyLoss(p, y, numClasses);
+          }, vars));
+        }
         // One scalar says whether the loss and every gradient are finite (a NaN or Inf anywhere propagates).
         const check = tf.tidy(() => tf.addN([value, ...Object.values(grads).map((g) => tf.sum(g))]));
         const [lossV, checkV, hitsV] = await Promise.all([value.data(), check.data(), (hits as tf.Tensor).data()]);
@@ -295,6 +335,7 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
   } finally {
     if (best) tf.dispose(best.weights);
     optimizer.dispose();
+    await parallel?.close();
   }
   const seconds = (Date.now() - started) / 1000;
   cb.onPhaseEnd?.({ phase: options.phase, records, stopReason, seconds });

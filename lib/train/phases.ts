@@ -43,6 +43,8 @@ export interface PhaseOptions {
   callbacks?: TrainingCallbacks;
   /** 'cached' (default) or 'plain' (the whole model on pixels every step; for benchmarks and tests). */
   path?: 'cached' | 'plain';
+  /** Threads each step's batch is split across (gradients averaged, one optimizer step); 1 = off. Default: `defaultTrainWorkers(model)` (lib/train/parallel.ts). */
+  trainWorkers?: number;
 }
 
 export interface FineTuneOptions extends PhaseOptions {
@@ -138,6 +140,7 @@ async function runPhase(
         earlyStopping: options.earlyStopping === undefined ? { patience: HEAD_DEFAULTS.patience } : options.earlyStopping,
         schedule: options.schedule,
         callbacks: options.callbacks ?? session.callbacks,
+        trainWorkers: options.trainWorkers,
       },
     );
     return { ...result, phase, featureSeconds, trainSeconds: result.seconds, cut, cache: cacheDelta(session, statsBefore) };

@@ -77,6 +77,11 @@ export interface PipelineOptions {
   seed?: number;
   /** Worker threads for computing activations. Default: the number of cores (1 on native engines). */
   workers?: number;
+  /**
+   * Threads each training step's batch is split across (gradients averaged, one optimizer step; 1 = off).
+   * Default: `defaultTrainWorkers(model)` of lib/train/parallel.ts (1 on wasm and native engines).
+   */
+  trainWorkers?: number;
   /** Cache root (data, pixels, bases, activations). Default: env RPS_CACHE_DIR, else `<project>/data`. */
   cacheDir?: string;
   /** Where the model, metrics.json and options.json go. Default 'runs/latest'. */
@@ -114,6 +119,7 @@ export type ResolvedPipelineOptions = typeof PIPELINE_DEFAULTS & {
   render?: RenderSpec;
   lrSchedule?: LrSchedule;
   workers?: number;
+  trainWorkers?: number;
   cacheDir: string;
 };
 
@@ -137,6 +143,7 @@ export function resolvePipelineOptions(options: PipelineOptions = {}): ResolvedP
   int(o.hiddenUnits, 'hiddenUnits', 0);
   int(o.seed, 'seed', 0);
   if (o.workers !== undefined) int(o.workers, 'workers', 1);
+  if (o.trainWorkers !== undefined) int(o.trainWorkers, 'trainWorkers', 1);
   positive(o.learningRate, 'learningRate');
   const fineTuneLearningRate = options.fineTuneLearningRate ?? o.learningRate / 10;
   positive(fineTuneLearningRate, 'fineTuneLearningRate');
@@ -232,6 +239,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
       optimizer: o.optimizer,
       earlyStopping,
       schedule: o.lrSchedule,
+      trainWorkers: o.trainWorkers,
     });
     lap('head');
     const headEval = await evaluateSession(session);
@@ -247,6 +255,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
         optimizer: o.fineTuneOptimizer,
         earlyStopping,
         schedule: o.lrSchedule,
+        trainWorkers: o.trainWorkers,
       });
       lap('fineTune');
       const evaluation = await evaluateSession(session);
