@@ -29,15 +29,15 @@ function engineName(): EngineName {
 }
 
 /**
- * Default number of parts per step for `model`: the cores on the cpu engine; 1 on the native engines (their
- * kernels use every core) and on wasm, where splitting was measured at 0.6-1.1x on the shared 2-core machine this
- * was built on (bench/parallel.ts, fine-tune from block_11 at 128 px); pass `trainWorkers` to split there.
+ * Default number of parts per step for `model`: the cores on the wasm and cpu engines (wasm runs one thread in
+ * Node; on an idle 2-core machine 2 parts ran a fine-tune step from block_11 at 128 px 1.2-1.45x faster,
+ * bench/parallel.ts); 1 on the native engines, whose kernels use every core.
  * Also 1 for a model without spatial input (a head on pooled features): its steps take a few milliseconds, and
  * the messages to a worker made them slower (measured 3.3 -> 5.4 ms/step on wasm, 7.7 -> 10.1 on cpu).
  */
 export function defaultTrainWorkers(model?: tf.LayersModel): number {
   const engine = engineName();
-  if (NATIVE_ENGINES.includes(engine) || engine === 'wasm') return 1;
+  if (NATIVE_ENGINES.includes(engine)) return 1;
   if (model && (model.inputs[0]?.shape.length ?? 0) < 4) return 1;
   return Math.max(1, os.availableParallelism());
 }

@@ -25,7 +25,8 @@ async function trainBoth(path: 'cached' | 'plain', augment: boolean) {
     callbacks: {},
   });
   const tensorsBefore = tf.memory().numTensors;
-  const phase = { epochs: 2, batchSize: 8, path, earlyStopping: false as const };
+  // One part per step: splitting steps changes the dropout seeds per slice (test/train/parallel.test.ts covers it).
+  const phase = { epochs: 2, batchSize: 8, path, earlyStopping: false as const, trainWorkers: 1 };
   await trainHead(session, { ...phase, learningRate: 1e-2 });
   const afterHead = weightValues(classifier);
   await fineTune(session, { ...phase, from: 'block_16', learningRate: 1e-3 });

@@ -126,7 +126,8 @@ test('defaults, option checks, and models that cannot be split', async () => {
   const conv = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 2], filters: 2, kernelSize: 1 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })] });
   const head = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 3, activation: 'softmax' })] });
   await initEngine({ backend: 'wasm', quiet: true });
-  assert.equal(defaultTrainWorkers(conv), 1);
+  assert.equal(defaultTrainWorkers(conv), os.availableParallelism());
+  assert.equal(defaultTrainWorkers(head), 1);
   await initEngine({ backend: 'cpu', quiet: true });
   assert.equal(defaultTrainWorkers(conv), os.availableParallelism());
   assert.equal(defaultTrainWorkers(head), 1);
