@@ -46,7 +46,7 @@ export interface PipelineOptions {
    * 10 epochs in our run); early stopping ends it when val_loss stops improving.
    */
   epochs?: number;
-  /** Fine-tuning epochs; 0 skips fine-tuning. Default 5 (the tutorial's 10 costs twice the time; the head starts trained). */
+  /** Fine-tuning epochs; 0 skips fine-tuning. Default 10, as in the tutorial (early stopping may end it sooner). */
   fineTuneEpochs?: number;
   /** Head-training learning rate (Adam). Default 1e-3. */
   learningRate?: number;
@@ -97,7 +97,7 @@ export const PIPELINE_DEFAULTS = {
   base: 'auto',
   imageSize: 128,
   epochs: 30,
-  fineTuneEpochs: 5,
+  fineTuneEpochs: 10,
   learningRate: 1e-3,
   fineTuneFrom: 'block_11',
   optimizer: 'adam' as OptimizerName,
