@@ -11,10 +11,10 @@ export {
   type ProgressOptions,
 } from './progress';
 export { PixelBatchSource, FeatureBatchSource, viewsForEpoch, type BatchSource, type FeatureViews } from './batches';
+export { crossEntropyLoss } from './loss';
 export {
   fitOnSource,
   evaluateOnSource,
-  crossEntropyLoss,
   trainableVariables,
   type FitOptions,
   type FitResult,

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng, derivedSeed } from '../util/random';
 import type { BatchSource } from './batches';
+import { crossEntropyLoss } from './loss';
 import { defaultTrainWorkers, ParallelSteps, parallelObstacle } from './parallel';
 import type { TrainingCallbacks } from './progress';
 import { scheduledLearningRate, type LrSchedule } from './schedule';
@@ -73,15 +74,6 @@ export interface FitResult {
   /** Epoch (history numbering) whose weights the model holds at the end when best weights were restored. */
   restoredEpoch?: number;
   seconds: number;
-}
-
-/** Keras' categorical cross-entropy on softmax outputs, from integer labels. Returns a scalar; tidy-safe. */
-export function crossEntropyLoss(probs: tf.Tensor, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
-  return tf.tidy(() => {
-    const oneHot = tf.oneHot(labels, numClasses).toFloat();
-    const logp = tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7));
-    return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, logp), -1))) as tf.Scalar;
-  });
 }
 
 function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {

@@ -19,7 +19,7 @@ import { currentEngine, type EngineName } from '../engine/engine';
 import { sharedWorkerPool, WorkerPool } from '../engine/pool';
 import { batchNormMode, isBatchNorm } from '../model/batchnorm';
 import type { BatchSource } from './batches';
-import { crossEntropyLoss } from './loop';
+import { crossEntropyLoss } from './loss';
 
 /** Engines whose kernels already use every core: one part there. */
 const NATIVE_ENGINES: readonly string[] = ['tensorflow', 'tensorflow-gpu'];
