@@ -13,7 +13,7 @@ import { ensureRenderedData } from './rendered';
 import { splitIndices } from './split';
 import { NetworkUnreachableError } from '../util/download';
 import { ensureTfdsData, tfdsCacheFolder, tfdsCached, TFDS_TEST_FOLDER, TFDS_TRAIN_FOLDER, type TfdsFilesOverride } from './tfds';
-import type { Dataset, DataSourceKind, DataSplits, RenderSpec, SkippedFile } from './types';
+import type { Dataset, DataSourceKind, DataSplits, RenderSpec } from './types';
 
 /** Environment variable that sets the default source (`auto`, `tfds`, `rendered`, or a folder/zip path). */
 export const DATA_SOURCE_ENV = 'RPS_DATA';

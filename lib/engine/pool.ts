@@ -6,8 +6,21 @@
  * Idle workers are unref'd, so a pool kept for the next call never holds the process open; pools kept by key
  * (`sharedWorkerPool`) end with `shutdownWorkerPools()`.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+
+/**
+ * The worker module `name` in `dir` (pass the caller's `__dirname` and `__filename`): the caller's own extension
+ * when that file exists, else the .ts source (a tslab kernel names its in-memory compile of a module .js while
+ * only the .ts exists on disk), else .js.
+ */
+export function siblingWorkerModule(dir: string, callerFile: string, name: string): string {
+  const candidates = [path.extname(callerFile), '.ts', '.js'].map((ext) => path.join(dir, `${name}${ext}`));
+  const found = candidates.find((f) => fs.existsSync(f));
+  if (!found) throw new Error(`worker module '${name}' not found (looked for ${candidates.join(', ')})`);
+  return found;
+}
 
 export interface WorkerPoolOptions {
   /** Absolute path of the worker module (.ts or .js). It must call `serveWorkerCalls`. */

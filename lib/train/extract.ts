@@ -7,12 +7,10 @@
  * same batches, so they give the same numbers.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { currentEngine, EngineName } from '../engine/engine';
-import { sharedWorkerPool, WorkerPool } from '../engine/pool';
+import { sharedWorkerPool, siblingWorkerModule, WorkerPool } from '../engine/pool';
 import { buildInferenceSpec, FoldedModel, InferenceSpec } from '../model/fold';
 
 export interface FeatureInput {
@@ -145,19 +143,8 @@ interface ExtractionPool {
   queue: Promise<unknown>;
 }
 const extractionPools = new WeakMap<WorkerPool, ExtractionPool>();
-/**
- * The worker module next to this file: the same extension as this one when it exists, else the .ts source
- * (a tslab kernel names its in-memory compile of this file .js while only the .ts exists on disk).
- */
-function workerScript(): string {
-  const candidates = [path.extname(__filename), '.ts', '.js'].map((ext) => path.join(__dirname, `extract_worker${ext}`));
-  const found = candidates.find((f) => fs.existsSync(f));
-  if (!found) throw new Error(`extractFeatures: worker module not found (looked for ${candidates.join(', ')})`);
-  return found;
-}
-
 async function extractionPool(threads: number, engine: EngineName): Promise<ExtractionPool> {
-  const pool = await sharedWorkerPool(`extract:${engine}`, threads, () => new WorkerPool({ script: workerScript(), size: threads }));
+  const pool = await sharedWorkerPool(`extract:${engine}`, threads, () => new WorkerPool({ script: siblingWorkerModule(__dirname, __filename, 'extract_worker'), size: threads }));
   let ep = extractionPools.get(pool);
   if (!ep) {
     const ready = Promise.all(Array.from({ length: pool.size }, (_, i) => pool.call(i, 'init', { engine }))).catch(async (err) => {

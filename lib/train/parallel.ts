@@ -13,10 +13,9 @@
  * repeatable for the same seed and number of parts).
  */
 import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { currentEngine, type EngineName } from '../engine/engine';
-import { sharedWorkerPool, WorkerPool } from '../engine/pool';
+import { sharedWorkerPool, siblingWorkerModule, WorkerPool } from '../engine/pool';
 import { batchNormMode, isBatchNorm } from '../model/batchnorm';
 import type { BatchSource } from './batches';
 import { crossEntropyLoss } from './loss';
@@ -173,17 +172,13 @@ async function modelPayload(model: tf.LayersModel, vars: tf.LayerVariable[], key
   };
 }
 
-function workerScript(): string {
-  const ext = path.extname(__filename) === '.ts' ? '.ts' : '.js';
-  return path.join(__dirname, `parallel_worker${ext}`);
-}
 
 const initialised = new WeakMap<WorkerPool, Promise<unknown>>();
 let loadCounter = 0;
 
 /** The kept pool of training workers for this engine, engines started (at least `size` workers). */
 async function trainingPool(size: number, engine: EngineName): Promise<WorkerPool> {
-  const pool = await sharedWorkerPool(`train:${engine}`, size, () => new WorkerPool({ script: workerScript(), size }));
+  const pool = await sharedWorkerPool(`train:${engine}`, size, () => new WorkerPool({ script: siblingWorkerModule(__dirname, __filename, 'parallel_worker'), size }));
   let ready = initialised.get(pool);
   if (!ready) {
     ready = Promise.all(Array.from({ length: pool.size }, (_, i) => pool.call(i, 'init', { engine }))).catch(async (err) => {
