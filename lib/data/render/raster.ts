@@ -23,19 +23,6 @@ interface Hit {
 
 const newHit = (): Hit => ({ cov: 0, z: 0, nx: 0, ny: 0, nz: 1, edge: 0, zTop: 0, hx: 0, hy: 0, hz: 0 });
 
-/** Signed 2-D distance to the part's outline (negative inside), and the part's depth near the pixel. */
-  edge: number;
-  zTop: number;
-  hx: number; hy: number; hz: number;
-}
-
-const newHit = (): Hit => ({ cov: 0, z: 0, nx: 0, ny: 0, nz: 1, edge: 0, zTop: 0, hx: 0, hy: 0, hz: 0 });
-
-function copyHit(from: Hit, to: Hit): void {
-  to.cov = from.cov; to.z = from.z; to.nx = from.nx; to.ny = from.ny; to.nz = from.nz;
-  to.edge = from.edge; to.zTop = from.zTop; to.hx = from.hx; to.hy = from.hy; to.hz = from.hz;
-}
-
 /** Signed 2-D distance from (px,py) to the outline of the projected round cone (iq's uneven capsule). */
 function unevenCapsuleDistance(px: number, py: number, ax: number, ay: number, bx: number, by: number, ra: number, rb: number): number {
   const ux = bx - ax, uy = by - ay;
