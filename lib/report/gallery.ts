@@ -7,14 +7,7 @@ import type { PixelSet } from '../data/pixels';
 import type { GalleryImage, RawImage } from './display';
 
 /** The parts of lib/data's `PixelSet` a gallery reads (uint8 RGB, `count` images of `size`x`size`). */
-export interface GalleryPixels {
-  size: number;
-  count: number;
-  pixels: Uint8Array;
-  labels: Int32Array;
-  classes: string[];
-  files: string[];
-}
+export type GalleryPixels = Pick<PixelSet, 'size' | 'count' | 'pixels' | 'labels' | 'classes' | 'files'>;
 
 /** Image `index` of a pixel set, as raw RGB (a view: no copy). */
 export function pixelImage(set: GalleryPixels, index: number): RawImage {

@@ -1,4 +1,5 @@
 /** Shapes shared by the training code: histories, progress events, and the inputs the phases need. */
+import type { PixelSet } from '../data/pixels';
 
 /** Which phase an epoch belongs to. */
 export type TrainingPhase = 'head' | 'fine-tune';
@@ -54,16 +55,7 @@ export interface BatchProgress {
  * The decoded, resized images the training functions read. Structurally the `PixelSet` of lib/data:
  * `count` RGB images of `size`x`size`, row-major uint8, with labels and a content key.
  */
-export interface PixelInput {
-  size: number;
-  count: number;
-  pixels: Uint8Array;
-  labels: Int32Array;
-  classes: string[];
-  files: string[];
-  /** A content key of the pixels (changes whenever any pixel, label or option that made them changes). */
-  key: string;
-}
+export type PixelInput = Pick<PixelSet, 'size' | 'count' | 'pixels' | 'labels' | 'classes' | 'files' | 'key'>;
 
 /** The part of a base's description that training needs (structurally lib/model's `BaseSpec`). */
 export interface BaseBlocksSpec {
