@@ -31,8 +31,17 @@ if (faultLog) {
     const line = JSON.stringify({ kind, notebook: process.env.RPS_NOTEBOOK ?? null, time: new Date().toISOString(), text });
     fs.appendFileSync(faultLog, line + '\n');
   };
-  process.on('unhandledRejection', (reason) => record('unhandledRejection', reason));
-  process.on('uncaughtException', (err) => record('uncaughtException', err));
+  // tslab's heartbeat loop can echo one last ping after shutdown closed the socket ("Socket is closed",
+  // thrown from tslab/dist/jupyter.js): a race inside tslab at shutdown, not a fault of the notebook.
+  /** @param {unknown} reason */
+  const isShutdownRace = (reason) =>
+    reason instanceof Error && reason.message === 'Socket is closed' && /tslab[\\/]dist[\\/]jupyter\.js/.test(String(reason.stack));
+  process.on('unhandledRejection', (reason) => {
+    if (!isShutdownRace(reason)) record('unhandledRejection', reason);
+  });
+  process.on('uncaughtException', (err) => {
+    if (!isShutdownRace(err)) record('uncaughtException', err);
+  });
 }
 
 // enableFindLocal: false, since this already is the project's own tslab.
