@@ -1,17 +1,8 @@
 /** The registry of pretrained bases: where each lives, what it expects, where to cut it. */
-import type { PixelRange } from './types';
+import type { BaseSpec } from './types';
 
-/** A registry entry; blocks are derived from the loaded topology. */
-export interface BaseEntry {
-  id: string;
-  label: string;
-  inputSize: number;
-  pixelRange: PixelRange;
-  cutLayer: string;
-  provenance: string;
-  /** model.json URL for online bases; undefined for the embedded one. */
-  url?: string;
-}
+/** A registry entry: a `BaseSpec` before loading (blocks are derived from the loaded topology). */
+export type BaseEntry = Omit<BaseSpec, 'blocks' | 'online'>;
 
 export const EMBEDDED_BASE_ID = 'embedded';
 /** The online base `auto` prefers. */
