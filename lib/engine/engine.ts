@@ -114,6 +114,9 @@ async function tryEngine(engine: EngineName): Promise<{ tfBackend: string; detai
     }
     case 'cpu':
       await activate('cpu');
+      // tfjs prints an "install tfjs-node" banner on the cpu backend's first write (in every worker too);
+      // initEngine already says which engine runs and why the faster ones were skipped.
+      (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
       return { tfBackend: 'cpu', details: 'pure JavaScript' };
   }
 }

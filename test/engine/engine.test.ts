@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, parseEngineChoice } from '../../lib/engine';
 
@@ -53,4 +55,20 @@ test('the environment variable is read and validated', async () => {
     else process.env.RPS_BACKEND = saved;
   }
   assert.throws(() => parseEngineChoice('gpu'), /expected one of auto, tensorflow-gpu/);
+});
+
+test("the cpu engine does not print tfjs's install-tfjs-node banner (a fresh process, where it would)", () => {
+  const code = [
+    "const tf = require('@tensorflow/tfjs');",
+    "const { initEngine } = require('./lib/engine/engine');",
+    "initEngine({ backend: 'cpu' }).then(() => { tf.tensor([1, 2]).dataSync(); console.log('wrote'); });",
+  ].join('\n');
+  const run = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', '-e', code], {
+    cwd: path.resolve(__dirname, '..', '..'),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /engine: cpu \[pure JavaScript\][\s\S]*wrote/);
+  assert.doesNotMatch(run.stdout + run.stderr, /looks like you are running TensorFlow\.js in Node\.js/);
 });
