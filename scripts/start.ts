@@ -11,8 +11,9 @@
  */
 import { Command } from 'commander';
 import * as path from 'node:path';
-import { NotebookRunError, runNotebooks } from '../lib/report/runner';
+import { NotebookRunError, resolveNotebooks, runNotebooks } from '../lib/report/runner';
 import { parameterEnvName } from '../lib/report/params';
+import { checkParameterNames } from '../lib/report/params_cell';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -33,17 +34,21 @@ async function main(): Promise<void> {
 
   const env: Record<string, string> = {};
   if (opts.small) env.RPS_SMALL = '1';
+  const notebooks = resolveNotebooks(program.args);
+  const names: string[] = [];
   for (const item of opts.set) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new Error(`--set ${item}: expected name=value, e.g. --set headEpochs=3`);
-    env[parameterEnvName(item.slice(0, eq).trim())] = item.slice(eq + 1);
+    names.push(item.slice(0, eq).trim());
+    env[parameterEnvName(names[names.length - 1])] = item.slice(eq + 1);
   }
+  checkParameterNames(names, notebooks);
   const timeout = Number(opts.cellTimeout);
   if (!Number.isFinite(timeout) || timeout < 0) throw new Error(`--cell-timeout: expected seconds >= 0, got '${opts.cellTimeout}'`);
 
   const started = Date.now();
   const results = await runNotebooks({
-    notebooks: program.args,
+    notebooks,
     outDir: path.resolve(opts.out),
     env,
     cellTimeoutMs: timeout * 1000,
