@@ -67,7 +67,7 @@ export function buildCli(): Command {
     .option('--seed <n>', `seed for order, split, augmentation, initializers and dropout (default ${d.seed})`, intArg(0))
     .option('--backend <engine>', 'engine: auto | tensorflow-gpu | tensorflow | wasm | cpu (default env RPS_BACKEND, else auto)', wrap((v) => parseEngineChoice(v, '--backend')))
     .option('--workers <n>', 'worker threads for computing activations (default: the cores)', intArg(1))
-    .option('--train-workers <n>', 'threads each training step is split across, gradients averaged; 1 = off (default: 1 on wasm and native engines, the cores on cpu)', intArg(1))
+    .option('--train-workers <n>', 'threads each training step is split across, gradients averaged; 1 = off (default: 2 on wasm and cpu, 1 on native engines; the number changes dropout masks)', intArg(1))
     .option('--cache-dir <dir>', 'cache root (default env RPS_CACHE_DIR, else data/)')
     .option('--out <dir>', `output folder for the model and metrics (default ${d.outDir})`)
     .addOption(new Option('--progress <mode>', 'progress display (default auto)').choices(['auto', 'terminal', 'lines', 'silent']))

@@ -57,10 +57,11 @@ export interface FitOptions {
   callbacks?: TrainingCallbacks;
   /**
    * Threads each step's batch is split across (this one + trainWorkers-1 worker threads, gradients averaged,
-   * one optimizer step; lib/train/parallel.ts). 1 = off. Default `defaultTrainWorkers(model)`: the cores on cpu for
-   * models with image input, else 1 (wasm: not measured faster on a shared 2-core machine; native engines use
-   * every core themselves; a head on pooled features: steps too short to pay for the messages). With dropout 0 the result equals one thread's up to float rounding; with dropout > 0
-   * each slice gets its own seeded masks, so they differ from a one-thread run (still repeatable per seed).
+   * one optimizer step; lib/train/parallel.ts). 1 = off. Default `defaultTrainWorkers(model)`: 2 on wasm and cpu
+   * for models with image input, whatever the number of cores, else 1 (native engines use every core themselves; a
+   * head on pooled features: steps too short to pay for the messages). With dropout 0 the result equals one
+   * thread's up to float rounding; with dropout > 0 each slice gets its own seeded masks, so the result depends on
+   * the number of parts (still repeatable per seed and part count).
    * Models whose BatchNormalization uses batch statistics always train in one thread.
    */
   trainWorkers?: number;

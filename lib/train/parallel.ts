@@ -12,7 +12,6 @@
  * rounding. Dropout masks are seeded per slice, so with dropout > 0 they differ from a one-thread run (still
  * repeatable for the same seed and number of parts).
  */
-import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { currentEngine, type EngineName } from '../engine/engine';
 import { sharedWorkerPool, siblingWorkerModule, WorkerPool } from '../engine/pool';
@@ -28,9 +27,17 @@ function engineName(): EngineName {
 }
 
 /**
- * Default number of parts per step for `model`: the cores on the wasm and cpu engines (wasm runs one thread in
- * Node; on an idle 2-core machine 2 parts ran a fine-tune step from block_11 at 128 px 1.2-1.45x faster,
- * bench/parallel.ts); 1 on the native engines, whose kernels use every core.
+ * Parts per step on the wasm and cpu engines when `trainWorkers` is not given: fixed, not the number of cores,
+ * because each slice draws its own dropout masks, so the part count is part of what makes a seeded run
+ * repeatable; with a fixed default the same seed gives the same numbers on machines with any number of cores.
+ * On an idle 2-core machine 2 parts ran a fine-tune step from block_11 at 128 px 1.2-1.45x faster than one
+ * (bench/parallel.ts); more cores can be used by passing `trainWorkers`.
+ */
+export const DEFAULT_TRAIN_PARTS = 2;
+
+/**
+ * Default number of parts per step for `model`: `DEFAULT_TRAIN_PARTS` on the wasm and cpu engines (wasm runs
+ * one thread in Node); 1 on the native engines, whose kernels use every core.
  * Also 1 for a model without spatial input (a head on pooled features): its steps take a few milliseconds, and
  * the messages to a worker made them slower (measured 3.3 -> 5.4 ms/step on wasm, 7.7 -> 10.1 on cpu).
  */
@@ -38,7 +45,7 @@ export function defaultTrainWorkers(model?: tf.LayersModel): number {
   const engine = engineName();
   if (NATIVE_ENGINES.includes(engine)) return 1;
   if (model && (model.inputs[0]?.shape.length ?? 0) < 4) return 1;
-  return Math.max(1, os.availableParallelism());
+  return DEFAULT_TRAIN_PARTS;
 }
 
 /** Every layer of a model, nested models' layers included. */

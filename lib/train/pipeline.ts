@@ -79,7 +79,7 @@ export interface PipelineOptions {
   workers?: number;
   /**
    * Threads each training step's batch is split across (gradients averaged, one optimizer step; 1 = off).
-   * Default: `defaultTrainWorkers(model)` of lib/train/parallel.ts (1 on wasm and native engines).
+   * Default: `defaultTrainWorkers(model)` of lib/train/parallel.ts (2 on wasm and cpu, 1 on native engines).
    */
   trainWorkers?: number;
   /** Cache root (data, pixels, bases, activations). Default: env RPS_CACHE_DIR, else `<project>/data`. */

@@ -5,7 +5,6 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
 import { shutdownWorkerPools } from '../../lib/engine/pool';
@@ -13,7 +12,7 @@ import { splitModelAt } from '../../lib/model/split';
 import { unfreezeFrom } from '../../lib/model/surgery';
 import { FeatureBatchSource } from '../../lib/train/batches';
 import { fitOnSource, type FitOptions } from '../../lib/train/loop';
-import { batchSliceSizes, defaultTrainWorkers } from '../../lib/train/parallel';
+import { batchSliceSizes, defaultTrainWorkers, DEFAULT_TRAIN_PARTS } from '../../lib/train/parallel';
 import { resolvePipelineOptions } from '../../lib/train/pipeline';
 import { parseCliArgs } from '../../lib/cli';
 import { createRng } from '../../lib/util/random';
@@ -126,10 +125,10 @@ test('defaults, option checks, and models that cannot be split', async () => {
   const conv = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 2], filters: 2, kernelSize: 1 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })] });
   const head = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 3, activation: 'softmax' })] });
   await initEngine({ backend: 'wasm', quiet: true });
-  assert.equal(defaultTrainWorkers(conv), os.availableParallelism());
+  assert.equal(defaultTrainWorkers(conv), DEFAULT_TRAIN_PARTS);
   assert.equal(defaultTrainWorkers(head), 1);
   await initEngine({ backend: 'cpu', quiet: true });
-  assert.equal(defaultTrainWorkers(conv), os.availableParallelism());
+  assert.equal(defaultTrainWorkers(conv), DEFAULT_TRAIN_PARTS);
   assert.equal(defaultTrainWorkers(head), 1);
   conv.dispose();
   head.dispose();
