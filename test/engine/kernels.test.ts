@@ -123,6 +123,10 @@ test('larger MobileNet-like shapes match cpu (1x1 wide and narrow, 3x3 depthwise
   shapes.push(['DepthwiseConv2dNativeBackpropFilter', { x: mk([4, 17, 17, 32], 7), dy: mk([4, 8, 8, 32], 8) }, { strides: 2, dilations: 1, pad: 'valid', filterShape: [3, 3, 32, 1] }]);
   shapes.push(['DepthwiseConv2dNativeBackpropInput', { dy: mk([4, 8, 8, 32], 9), filter: mk([3, 3, 32, 1], 10) }, { strides: 2, dilations: 1, pad: 'valid', inputShape: [4, 17, 17, 32] }]);
   shapes.push(['Conv2DBackpropFilter', { x: mk([4, 33, 33, 3], 11), dy: mk([4, 16, 16, 16], 12) }, { strides: 2, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 3, 16] }]);
+  // Depthwise filter gradients whose dy is larger than 5x5 run as several tiles (uneven last tiles too).
+  shapes.push(['DepthwiseConv2dNativeBackpropFilter', { x: mk([2, 13, 11, 3], 13), dy: mk([2, 13, 11, 3], 14) }, { strides: 1, dilations: 1, pad: 'same', filterShape: [3, 3, 3, 1] }]);
+  shapes.push(['DepthwiseConv2dNativeBackpropFilter', { x: mk([2, 14, 12, 3], 15), dy: mk([2, 7, 6, 6], 16) }, { strides: 2, dilations: 1, pad: 'same', filterShape: [3, 3, 3, 2] }]);
+  shapes.push(['DepthwiseConv2dNativeBackpropFilter', { x: mk([2, 12, 9, 4], 17), dy: mk([2, 10, 7, 4], 18) }, { strides: 1, dilations: 1, pad: 'valid', filterShape: [3, 3, 4, 1] }]);
   for (const [kernel, inputs, attrs] of shapes) await compare(kernel, inputs, attrs, `${kernel} ${JSON.stringify(attrs)}`);
 });
 
@@ -246,4 +250,66 @@ test('Sum and Mean over leading axes match cpu (and other reductions still work)
       assert.ok(relativeError(got.values, ref.values) < 1e-5, `${label}: ${relativeError(got.values, ref.values)}`);
     }
   }
+});
+
+test('FusedBatchNorm on wasm matches cpu, with and without scale and offset; other statistic shapes still work', async () => {
+  const shape = [3, 5, 4, 6];
+  const x = randomArray(3 * 5 * 4 * 6, 71);
+  const stats = [72, 73, 74, 75].map((seed) => randomArray(6, seed));
+  stats[1] = stats[1].map((v) => v + 1.5); // a variance
+  const compute = async (backend: 'cpu' | 'wasm', withScale: boolean, withOffset: boolean, rank4Stats: boolean) => {
+    await initEngine({ backend, quiet: true });
+    const before = tf.memory().numTensors;
+    const out = tf.tidy(() => {
+      const s = (v: Float32Array) => (rank4Stats ? tf.tensor4d(v, [1, 1, 1, 6]) : tf.tensor1d(v));
+      const y = tf.batchNorm(tf.tensor4d(x, shape as Shape4), s(stats[0]), s(stats[1]), withOffset ? s(stats[2]) : undefined, withScale ? s(stats[3]) : undefined, 1e-3);
+      return y;
+    });
+    const values = (await out.data()) as Float32Array;
+    out.dispose();
+    assert.equal(tf.memory().numTensors, before, `batchNorm on ${backend} leaks`);
+    return values;
+  };
+  for (const [withScale, withOffset, rank4Stats] of [[true, true, false], [false, true, false], [true, false, false], [false, false, false], [true, true, true]]) {
+    const ref = await compute('cpu', withScale, withOffset, rank4Stats);
+    const got = await compute('wasm', withScale, withOffset, rank4Stats);
+    const err = relativeError(got, ref);
+    assert.ok(err < 1e-5, `scale ${withScale} offset ${withOffset} rank-4 stats ${rank4Stats}: relative error ${err}`);
+  }
+});
+
+test('Slice on wasm matches cpu for ranks 1 to 5, int32 and bool, empty slices and strings', async () => {
+  const cases: [number[], number[], number[]][] = [
+    [[10], [3], [5]],
+    [[6, 7], [1, 2], [4, -1]],
+    [[4, 5, 6], [1, 0, 2], [2, 5, 3]],
+    [[3, 12, 12, 8], [0, 5, 0, 0], [3, 7, 7, 8]],
+    [[2, 4, 5, 6], [1, 1, 2, 3], [1, 2, 2, 2]],
+    [[2, 3, 4, 5, 6], [0, 1, 1, 2, 0], [2, 2, 3, 2, 6]],
+    [[4, 5], [2, 0], [0, 5]],
+  ];
+  for (const [shape, begin, size] of cases) {
+    const n = shape.reduce((a, b) => a * b);
+    for (const dtype of ['float32', 'int32', 'bool'] as const) {
+      const values = Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 3 === 0 : dtype === 'int32' ? i * 7 - 50 : i * 0.5 - 3));
+      const compute = async (backend: 'cpu' | 'wasm') => {
+        await initEngine({ backend, quiet: true });
+        const before = tf.memory().numTensors;
+        const x = tf.tensor(values as number[], shape, dtype);
+        const y = tf.slice(x, begin, size);
+        const out = { shape: y.shape, values: Array.from(await y.data()) };
+        tf.dispose([x, y]);
+        assert.equal(tf.memory().numTensors, before);
+        return out;
+      };
+      const ref = await compute('cpu');
+      const got = await compute('wasm');
+      assert.deepEqual(got, ref, `${dtype} ${JSON.stringify(shape)} begin ${JSON.stringify(begin)} size ${JSON.stringify(size)}`);
+    }
+  }
+  await initEngine({ backend: 'wasm', quiet: true });
+  const strings = tf.tensor(['a', 'b', 'c', 'd'], [2, 2], 'string');
+  const sliced = tf.slice(strings, [1, 0], [1, 2]);
+  assert.deepEqual(await sliced.array(), [['c', 'd']]);
+  tf.dispose([strings, sliced]);
 });

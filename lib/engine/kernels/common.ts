@@ -3,8 +3,8 @@
  * a forward convolution, and the cheap reshapes/pads that stand in for the wasm backend's slow slicing.
  *
  * The kernels are written with tfjs ops, which on the wasm backend run as native (XNNPACK) convolutions,
- * matmuls, pads and transposes. They avoid `slice`/`stridedSlice` on large tensors: on wasm those read the
- * whole input back into JavaScript and cost far more than a convolution of the same size.
+ * matmuls, pads and transposes, and slices (our `Slice`, ./slice). They avoid `stridedSlice` on large tensors:
+ * on wasm it reads the whole input back into JavaScript and costs far more than a convolution of the same size.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -51,7 +51,7 @@ export function padSpatial(x: tf.Tensor4D, top: number, bottom: number, left: nu
     y = tf.pad(y, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
   }
   if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-    // Rare (explicit negative geometry, 1x1 stride-2 input gradients): a slice, slow on wasm but correct.
+    // Rare (explicit negative geometry, 1x1 stride-2 input gradients): a crop.
     const [n, h, w, c] = y.shape;
     const t = Math.max(-top, 0);
     const l = Math.max(-left, 0);

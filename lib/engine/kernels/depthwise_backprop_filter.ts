@@ -10,10 +10,15 @@ interface Attrs {
   filterShape: [number, number, number, number];
 }
 
+/** XNNPACK runs depthwise kernels of up to 5x5 taps fast; a larger one (dy as the filter) takes a slow generic path. */
+const MAX_TILE = 5;
+
 /**
  * dW[i, j, c, q] = sum over n, h, w of xPadded[n, h*s + i, w*s + j, c] * dy[n, h, w, c*m + q].
- * Computed as ONE depthwise convolution: the padded input laid out as a single image with N*C channels,
+ * Computed as depthwise convolutions: the padded input laid out as a single image with N*C channels,
  * correlated with dy (laid out as a [Ho, Wo, N*C, m] filter, dilated by the stride), then summed over N.
+ * A dy larger than 5x5 is cut into tiles of at most 5x5, each correlated with its window of the image and the
+ * results added: measured on [32, 10, 10, 576] that is 4 fast convolutions instead of one about ten times slower.
  * Returns a tensor owned by the caller.
  */
 export function depthwiseBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; attrs?: unknown }): tf.Tensor {
@@ -25,13 +30,27 @@ export function depthwiseBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMa
     const [kh, kw, c, m] = attrs.filterShape;
     const n = x.shape[0];
     const info = convGeometry(x.shape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode, true);
+    const sh = info.strideHeight;
+    const sw = info.strideWidth;
     const xp = padLikeForward(x, info);
     const [, hp, wp] = xp.shape;
     const image = tf.reshape(tf.transpose(xp, [1, 2, 0, 3]), [1, hp, wp, n * c]) as tf.Tensor4D;
     const [, ho, wo] = dy.shape;
-    const dy5 = tf.reshape(dy, [n, ho, wo, c, m]);
-    const filter = tf.reshape(tf.transpose(dy5, [1, 2, 0, 3, 4]), [ho, wo, n * c, m]) as tf.Tensor4D;
-    const corr = tf.depthwiseConv2d(image, filter, 1, 'valid', 'NHWC', [info.strideHeight, info.strideWidth]);
+    // Output rows/columns of the correlation (at least kh x kw; the extra ones are cropped below).
+    const outH = hp - (ho - 1) * sh;
+    const outW = wp - (wo - 1) * sw;
+    const correlate = (top: number, left: number, th: number, tw: number) => {
+      const tile = th === ho && tw === wo ? dy : tf.slice(dy, [0, top, left, 0], [n, th, tw, c * m]);
+      const filter = tf.reshape(tf.transpose(tf.reshape(tile, [n, th, tw, c, m]), [1, 2, 0, 3, 4]), [th, tw, n * c, m]) as tf.Tensor4D;
+      const window =
+        th === ho && tw === wo ? image : (tf.slice(image, [0, top * sh, left * sw, 0], [1, (th - 1) * sh + outH, (tw - 1) * sw + outW, n * c]) as tf.Tensor4D);
+      return tf.depthwiseConv2d(window, filter, 1, 'valid', 'NHWC', [sh, sw]);
+    };
+    const tiles: tf.Tensor4D[] = [];
+    for (let top = 0; top < ho; top += MAX_TILE) {
+      for (let left = 0; left < wo; left += MAX_TILE) tiles.push(correlate(top, left, Math.min(MAX_TILE, ho - top), Math.min(MAX_TILE, wo - left)));
+    }
+    const corr = tiles.length === 1 ? tiles[0] : (tf.addN(tiles) as tf.Tensor4D);
     const perExample = tf.reshape(cropFilter(corr, kh, kw), [kh * kw, n, c * m]); // channel (n*C + c)*m + q
     return tf.reshape(tf.sum(perExample, 1), attrs.filterShape);
   });

@@ -6,7 +6,8 @@
  * `DepthwiseConv2dNativeBackpropFilter`: any gradient through a convolution fails without them. Some of its
  * own kernels work but are slow or wasteful where training needs them (`Conv2DBackpropInput` runs as plain
  * loops; `Sum` and `Mean` over the batch and spatial axes are several times slower than the convolutions
- * around them; `Identity` and same-dtype `Cast` copy whole activations), so those are replaced for the cases
+ * around them; `FusedBatchNorm` costs ten times its two broadcasting passes; `Slice` copies its whole input out of the
+ * heap first; `Identity` and same-dtype `Cast` copy whole activations), so those are replaced for the cases
  * training hits and defer to the original otherwise. Everything is built from ops wasm runs natively (XNNPACK
  * convolutions and matmuls, pads, transposes); nothing is copied to the `cpu` backend. ./gradients replaces
  * the gradient functions that cost more than the layers they differentiate.
@@ -17,6 +18,8 @@ import { conv2dBackpropInputWasm } from './conv2d_backprop_input';
 import { depthwiseBackpropFilterWasm } from './depthwise_backprop_filter';
 import { depthwiseBackpropInputWasm } from './depthwise_backprop_input';
 import { fastReduceKernel } from './reduce';
+import { fastBatchNormKernel } from './batchnorm';
+import { heapSliceKernel } from './slice';
 import { sameDtypeCastKernel, sharingIdentityKernel } from './cast';
 import { registerWasmTrainingGradients } from './gradients';
 
@@ -33,6 +36,8 @@ const KERNELS: Record<string, (original?: AnyKernelFunc) => AnyKernelFunc> = {
   Conv2DBackpropInput: () => conv2dBackpropInputWasm,
   Sum: (original) => fastReduceKernel('Sum', required('Sum', original)),
   Mean: (original) => fastReduceKernel('Mean', required('Mean', original)),
+  FusedBatchNorm: (original) => fastBatchNormKernel(required('FusedBatchNorm', original)),
+  Slice: (original) => heapSliceKernel(required('Slice', original)),
   Cast: (original) => sameDtypeCastKernel(required('Cast', original)),
   Identity: (original) => sharingIdentityKernel(required('Identity', original)),
 };
