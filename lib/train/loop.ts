@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng, derivedSeed } from '../util/random';
 import type { BatchSource } from './batches';
 import { crossEntropyLoss } from './loss';
-import { defaultTrainWorkers, ParallelSteps, parallelObstacle } from './parallel';
+import { defaultTrainWorkers, ParallelSteps, parallelObstacle, trainableWeightList } from './parallel';
 import type { TrainingCallbacks } from './progress';
 import { scheduledLearningRate, type LrSchedule } from './schedule';
 import type { EpochRecord, StopReason, TrainingPhase } from './types';
@@ -132,15 +132,7 @@ function resolveTrainWorkers(model: tf.LayersModel, options: FitOptions): number
 
 /** The tf.Variables behind the model's trainable weights (shared layers included once). */
 export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
-  const seen = new Set<string>();
-  const vars: tf.Variable[] = [];
-  for (const w of model.trainableWeights) {
-    const v = w.read() as tf.Variable;
-    if (seen.has(v.name)) continue;
-    seen.add(v.name);
-    vars.push(v);
-  }
-  return vars;
+  return trainableWeightList(model).map((w) => w.read() as tf.Variable);
 }
 
 function checkPositiveInt(value: number, name: string): void {

@@ -105,7 +105,7 @@ function weightName(w: tf.LayerVariable): string {
   return (w as unknown as { originalName: string }).originalName;
 }
 
-/** The trainable weights as `trainableVariables` (./loop.ts) orders them: by first appearance, shared ones once. */
+/** The model's trainable weights by first appearance, shared ones once (`trainableVariables` in ./loop.ts reads them). */
 export function trainableWeightList(model: tf.LayersModel): tf.LayerVariable[] {
   const seen = new Set<string>();
   const out: tf.LayerVariable[] = [];

@@ -62,7 +62,11 @@ function fusedBatchNormGrad(original: GradFunc): GradFunc {
   };
 }
 
-function meanGrad(original: GradFunc): GradFunc {
+/**
+ * The gradient of `Sum` (`mean: false`) or `Mean` (`mean: true`) over leading axes: dy (divided by the row
+ * count for a mean) repeated over the reduced rows.
+ */
+function leadingReduceGrad(original: GradFunc, mean: boolean): GradFunc {
   return (dy, saved, attrs) => {
     const [x] = saved as tf.Tensor[];
     const { axis } = attrs as { axis: number | number[] };
@@ -70,19 +74,11 @@ function meanGrad(original: GradFunc): GradFunc {
     if (k === 0) return original(dy, saved, attrs);
     const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
     return {
-      x: () => tf.reshape(repeatRow(tf.reshape(tf.div(dy as tf.Tensor, rows), [1, -1]) as tf.Tensor2D, rows), x.shape),
+      x: () => {
+        const row = tf.reshape(mean ? tf.div(dy as tf.Tensor, rows) : (dy as tf.Tensor), [1, -1]) as tf.Tensor2D;
+        return tf.reshape(repeatRow(row, rows), x.shape);
+      },
     };
-  };
-}
-
-function sumGrad(original: GradFunc): GradFunc {
-  return (dy, saved, attrs) => {
-    const [x] = saved as tf.Tensor[];
-    const { axis } = attrs as { axis: number | number[] };
-    const k = onWasm() && x.dtype === 'float32' ? leadingAxes(x.rank, axis) : 0;
-    if (k === 0) return original(dy, saved, attrs);
-    const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
-    return { x: () => tf.reshape(repeatRow(tf.reshape(dy as tf.Tensor, [1, -1]) as tf.Tensor2D, rows), x.shape) };
   };
 }
 
@@ -117,7 +113,7 @@ export function registerWasmTrainingGradients(): void {
     tf.registerGradient(config);
   };
   replace('FusedBatchNorm', (o) => ({ ...o, gradFunc: fusedBatchNormGrad(o.gradFunc) }));
-  replace('Mean', (o) => ({ ...o, gradFunc: meanGrad(o.gradFunc) }));
-  replace('Sum', (o) => ({ ...o, gradFunc: sumGrad(o.gradFunc) }));
+  replace('Mean', (o) => ({ ...o, gradFunc: leadingReduceGrad(o.gradFunc, true) }));
+  replace('Sum', (o) => ({ ...o, gradFunc: leadingReduceGrad(o.gradFunc, false) }));
   replace('ClipByValue', () => ({ kernelName: 'ClipByValue', outputsToSave: [true], gradFunc: (dy, saved, attrs) => clipGrad(dy, saved, attrs) }));
 }
