@@ -37,7 +37,7 @@ const RESULT_TAG = 'ENGINE_BENCH_RESULT ';
 
 /** Runs one case in this process: builds the model, warms up, times `reps` forward passes or steps. */
 async function runCase(spec: CaseSpec): Promise<CaseResult> {
-  await initEngine({ backend: spec.engine, quiet: true });
+  await initEngine({ engine: spec.engine, quiet: true });
   const model = buildMobileNetV2({ alpha: 1.0, inputSize: spec.size, numClasses: 3, seed: 1 });
   const x = tf.randomUniform([spec.batch, spec.size, spec.size, 3], 0, 1, 'float32', 2);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: spec.batch }, (_, i) => i % 3), 'int32'), 3);

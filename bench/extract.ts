@@ -44,7 +44,7 @@ export async function timeExtraction(
 }
 
 export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
-  const engine = await initEngine({ backend: 'wasm', quiet: true });
+  const engine = await initEngine({ engine: 'wasm', quiet: true });
   const size = 160;
   const count = opts.quick ? 64 : 256;
   const workers = os.availableParallelism();

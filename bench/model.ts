@@ -10,7 +10,7 @@ import { initEngine } from '../lib/engine/engine';
 import { loadBase } from '../lib/model/bases';
 
 export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
-  const engine = await initEngine({ backend: 'wasm', quiet: true });
+  const engine = await initEngine({ engine: 'wasm', quiet: true });
   const results: BenchResult[] = [];
   const first = await loadBase({ base: 'embedded', quiet: true });
   first.model.dispose();

@@ -13,7 +13,7 @@ import { initEngine } from '../lib/engine/engine';
 import { shutdownWorkerPools } from '../lib/engine/pool';
 import { inferBlocks } from '../lib/model/blocks';
 import { buildMobileNetV2 } from '../lib/model/mobilenet_v2';
-import { splitModelAt } from '../lib/model/split';
+import { cutModelAt } from '../lib/model/cut';
 import { buildClassifier, unfreezeFrom } from '../lib/model/surgery';
 import type { LoadedBase } from '../lib/model/types';
 import { FeatureBatchSource } from '../lib/train/batches';
@@ -37,7 +37,7 @@ function fineTuneSuffix() {
   const classifier = buildClassifier(base, { numClasses: 3, dropout: 0.2, seed: 1 });
   unfreezeFrom(classifier, base, { from: 'block_11' });
   const pos = blocks.findIndex((b) => b.name === 'block_11');
-  const { prefix, suffix } = splitModelAt(classifier, blocks[pos - 1].output);
+  const { prefix, suffix } = cutModelAt(classifier, blocks[pos - 1].output);
   prefix.dispose();
   return { suffix, dispose: () => (suffix.dispose(), classifier.dispose(), model.dispose()) };
 }

@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BenchResult } from './types';
 import { initEngine } from '../lib/engine/engine';
 import { buildMobileNetV2 } from '../lib/model/mobilenet_v2';
-import { splitModelAt } from '../lib/model/split';
+import { cutModelAt } from '../lib/model/cut';
 import { guardAllBatchNorm } from '../lib/model/batchnorm';
 import { shutdownExtractionWorkers } from '../lib/train/extract';
 import { runPipeline } from '../lib/train/pipeline';
@@ -124,7 +124,7 @@ export async function timeFineTuneStep(steps: number, batch = 32): Promise<{ img
   x = tf.layers.dropout({ rate: 0.2, name: 'bench_dropout' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.dense({ units: 3, activation: 'softmax', name: 'bench_logits' }).apply(x) as tf.SymbolicTensor;
   const full = tf.model({ inputs: base.inputs, outputs: x });
-  const { prefix, suffix } = splitModelAt(full, CUT);
+  const { prefix, suffix } = cutModelAt(full, CUT);
   guardAllBatchNorm(suffix);
   const optimizer = tf.train.rmsprop(1e-5);
   const inputShape = suffix.inputs[0].shape.slice(1) as number[];
@@ -172,7 +172,7 @@ export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
     console.log(`peer benchmark skipped: ${missing}`);
     return [];
   }
-  const engine = await initEngine({ backend: process.env.RPS_BACKEND ? undefined : 'wasm', quiet: true });
+  const engine = await initEngine({ engine: process.env.RPS_BACKEND ? undefined : 'wasm', quiet: true });
   const threads = os.availableParallelism();
   const results: BenchResult[] = [];
   const where = `${engine.engine} [${engine.details}], ${threads} cores`;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { buildCli, parseCliArgs } from '../lib/cli';
+import { buildCli, parseCliArgs } from '../lib/cli/train';
 import { resolvePipelineOptions, PIPELINE_DEFAULTS } from '../lib/train/pipeline';
 
 test('every flag maps onto its PipelineOptions field', () => {
@@ -52,7 +52,7 @@ test('--help lists the flags; a bad flag exits 1 with a message (real process)',
     assert.ok(help.includes(flag), `--help lacks ${flag}`);
   }
   const root = path.resolve(__dirname, '..');
-  const run = spawnSync(process.execPath, ['--require', 'ts-node/register', 'lib/cli.ts', '--image-size', 'big'], {
+  const run = spawnSync(process.execPath, ['--require', 'ts-node/register', 'lib/cli/train.ts', '--image-size', 'big'], {
     cwd: root,
     env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
     encoding: 'utf8',

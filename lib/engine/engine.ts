@@ -8,17 +8,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './kernels/index';
 
-/** An engine name as users write it (option or `RPS_BACKEND`). */
-export type EngineName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+/** The engines, in the order `auto` tries them. */
+export const ENGINE_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/** An engine name as users write it (option `engine`, flag `--engine`, `RPS_ENGINE`). */
+export type EngineName = (typeof ENGINE_NAMES)[number];
 export type EngineChoice = 'auto' | EngineName;
+/** The default engine choice. */
+export const DEFAULT_ENGINE: EngineChoice = 'auto';
 
-export const ENGINE_NAMES: readonly EngineName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 /** Environment variable that sets the engine when the option is not given. */
-export const ENGINE_ENV = 'RPS_BACKEND';
+export const ENGINE_ENV = 'RPS_ENGINE';
+/** Older name of `RPS_ENGINE`, still read when `RPS_ENGINE` is unset. */
+export const ENGINE_ENV_ALIAS = 'RPS_BACKEND';
 
 export interface EngineOptions {
-  /** Engine to use. Default: `process.env.RPS_BACKEND`, else `'auto'`. */
-  backend?: EngineChoice;
+  /** Engine to use. Default: env RPS_ENGINE (or RPS_BACKEND), else `'auto'`. */
+  engine?: EngineChoice;
   /** Do not print the one-line summary. Default: false. */
   quiet?: boolean;
 }
@@ -39,7 +44,7 @@ export interface EngineInfo {
 let current: { choice: EngineChoice; info: EngineInfo } | undefined;
 
 /** Parses an engine choice; throws naming `source` when it is not one of the known names. */
-export function parseEngineChoice(value: string, source = 'backend'): EngineChoice {
+export function parseEngineChoice(value: string, source = 'engine'): EngineChoice {
   const v = value.trim().toLowerCase();
   if (v === 'auto' || (ENGINE_NAMES as readonly string[]).includes(v)) return v as EngineChoice;
   throw new Error(`${source}: unknown engine '${value}'; expected one of auto, ${ENGINE_NAMES.join(', ')}`);
@@ -50,9 +55,7 @@ export function parseEngineChoice(value: string, source = 'backend'): EngineChoi
  * notebook cell) returns the same info and prints nothing. An explicit engine that cannot load throws.
  */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
-  const envValue = process.env[ENGINE_ENV];
-  const choice =
-    options.backend ?? (envValue ? parseEngineChoice(envValue, `environment variable ${ENGINE_ENV}`) : 'auto');
+  const choice = options.engine ?? engineFromEnv() ?? DEFAULT_ENGINE;
   if (choice !== 'auto') parseEngineChoice(choice);
   if (current && current.choice === choice && tf.getBackend() === current.info.tfBackend) return current.info;
 
@@ -74,6 +77,15 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     }
   }
   throw new Error(`no TensorFlow.js engine could be initialised: ${skipped.map((s) => `${s.engine}: ${s.reason}`).join('; ')}`);
+}
+
+/** The engine named by RPS_ENGINE (or its older name RPS_BACKEND), if set; throws naming the variable when unknown. */
+export function engineFromEnv(env: NodeJS.ProcessEnv = process.env): EngineChoice | undefined {
+  for (const name of [ENGINE_ENV, ENGINE_ENV_ALIAS]) {
+    const v = env[name];
+    if (v) return parseEngineChoice(v, `environment variable ${name}`);
+  }
+  return undefined;
 }
 
 /** The engine chosen by the last `initEngine`, if any. */

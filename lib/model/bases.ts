@@ -142,7 +142,7 @@ async function buildBase(
   t0: number,
 ): Promise<LoadedBase> {
   if (options.cutLayer !== undefined && !entry.id.startsWith('custom:') && options.cutLayer !== entry.cutLayer) {
-    throw new Error(`loadBase: cutLayer is for custom model.json bases; base '${entry.id}' is always cut at '${entry.cutLayer}' (cut further with splitModelAt)`);
+    throw new Error(`loadBase: cutLayer is for custom model.json bases; base '${entry.id}' is always cut at '${entry.cutLayer}' (cut further with cutModelAt)`);
   }
   const ownSize = topologyInputSize(raw.json);
   const inputSize = options.inputSize ?? ownSize ?? entry.inputSize;

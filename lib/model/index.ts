@@ -9,7 +9,7 @@ export type { BlockFamily, LayerInfo } from './blocks';
 export { guardBatchNorm, guardAllBatchNorm, batchNormMode, isBatchNorm } from './batchnorm';
 export { buildClassifier, freezeBase, unfreezeFrom, resolveBlock, recompileClassifier, HEAD_LAYERS } from './surgery';
 export type { UnfreezeOptions, RecompileOptions } from './surgery';
-export { splitModelAt } from './split';
+export { cutModelAt } from './cut';
 export { summarizeModel } from './summary';
 export type { ModelSummary, LayerSummary, BlockSummary } from './summary';
 export { saveClassifier, loadClassifier, CLASSIFIER_FORMAT_VERSION } from './persist';

@@ -12,7 +12,7 @@ let model: { key: string; folded: FoldedModel } | null = null;
 
 serveWorkerCalls({
   async init(payload: { engine: EngineName }) {
-    const info = await initEngine({ backend: payload.engine, quiet: true });
+    const info = await initEngine({ engine: payload.engine, quiet: true });
     return { value: info.engine };
   },
   load(payload: { key: string; spec: InferenceSpec }) {

@@ -17,7 +17,7 @@ function unload(): void {
 
 serveWorkerCalls({
   async init(payload: { engine: EngineName }) {
-    const info = await initEngine({ backend: payload.engine, quiet: true });
+    const info = await initEngine({ engine: payload.engine, quiet: true });
     return { value: info.engine };
   },
   async load(p: ParallelModelPayload) {

@@ -13,7 +13,7 @@
  * step, same batches, same dropout masks): for benchmarks and the exactness test.
  */
 import * as tf from '@tensorflow/tfjs';
-import { splitModelAt } from '../model/split';
+import { cutModelAt } from '../model/cut';
 import { freezeBase, HEAD_LAYERS, unfreezeFrom, resolveBlock } from '../model/surgery';
 import { augmentPixels, type AugmentOptions } from '../data/augment';
 import type { PixelSet } from '../data/pixels';
@@ -102,7 +102,7 @@ async function prepare(session: TrainingSession, cut: string, path: 'cached' | '
     };
   }
   const views = await session.featureViews(cut);
-  const { prefix, suffix } = splitModelAt(session.classifier, cut);
+  const { prefix, suffix } = cutModelAt(session.classifier, cut);
   prefix.dispose();
   return {
     model: suffix,

@@ -204,7 +204,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     mark = now;
   };
 
-  const engine = await initEngine({ backend: o.engine, quiet });
+  const engine = await initEngine({ engine: o.engine, quiet });
   lap('engine');
   const splits = await loadDataset({ source: o.data, cacheDir: o.cacheDir, render: o.render, seed: o.seed, quiet });
   lap('data');

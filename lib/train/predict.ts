@@ -1,6 +1,6 @@
 /** Class probabilities for a whole split, from the cached activations of the session's current stage. */
 import * as tf from '@tensorflow/tfjs';
-import { splitModelAt } from '../model/split';
+import { cutModelAt } from '../model/cut';
 import { HEAD_LAYERS } from '../model/surgery';
 import { FeatureBatchSource } from './batches';
 import type { TrainingSession } from './session';
@@ -26,7 +26,7 @@ export async function predictSplit(session: TrainingSession, split: 'train' | 't
   const cut = session.stage.kind === 'fine-tune' ? session.stage.boundary : HEAD_LAYERS.pool;
   const act = await session.activations(cut, split, 0);
   const source = new FeatureBatchSource({ views: [act.data], sampleShape: act.shape.slice(1), labels: set.labels });
-  const { prefix, suffix } = splitModelAt(session.classifier, cut);
+  const { prefix, suffix } = cutModelAt(session.classifier, cut);
   prefix.dispose();
   const numClasses = session.numClasses;
   const probs = new Float32Array(set.count * numClasses);

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { augmentPixels, DEFAULT_AUGMENT, type AugmentOptions } from '../data/augment';
 import type { PixelSet } from '../data/pixels';
 import { splitIndices } from '../data/split';
-import { splitModelAt } from '../model/split';
+import { cutModelAt } from '../model/cut';
 import type { LoadedBase } from '../model/types';
 import { sha256 } from '../util/hash';
 import { derivedSeed } from '../util/random';
@@ -162,7 +162,7 @@ export class TrainingSession {
     const set = split === 'train' ? this.train : this.test;
     if (!set) throw new Error(`activations: the session has no ${split} images`);
     if (view > 0 && (!this.augment || split !== 'train')) throw new Error(`activations: augmented views exist only for train with augmentation on`);
-    const { prefix, suffix } = splitModelAt(this.classifier, cut);
+    const { prefix, suffix } = cutModelAt(this.classifier, cut);
     // The suffix is not needed here, but it holds references to the shared layers until disposed.
     suffix.dispose();
     try {

@@ -13,7 +13,7 @@ const dir = tempDir('pixels');
 const cacheDir = path.join(dir, 'cache');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 before(async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
 });
 
 test('decodeImage: RGB bytes at the requested size, alpha on white, palette colours', async () => {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine, parseEngineChoice } from '../../lib/engine';
 
 test('auto picks the best engine that loads and says why the others were skipped', async () => {
-  const info = await initEngine({ backend: 'auto', quiet: true });
+  const info = await initEngine({ engine: 'auto', quiet: true });
   assert.ok(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(info.engine));
   assert.equal(tf.getBackend(), info.tfBackend);
   if (info.engine === 'wasm') {
@@ -16,18 +16,18 @@ test('auto picks the best engine that loads and says why the others were skipped
 });
 
 test('initEngine is idempotent', async () => {
-  const a = await initEngine({ backend: 'wasm', quiet: true });
+  const a = await initEngine({ engine: 'wasm', quiet: true });
   const before = tf.memory().numTensors;
-  const b = await initEngine({ backend: 'wasm', quiet: true });
+  const b = await initEngine({ engine: 'wasm', quiet: true });
   assert.equal(a, b);
   assert.equal(tf.getBackend(), 'wasm');
   assert.equal(tf.memory().numTensors, before);
 });
 
 test('switching engines works both ways', async () => {
-  assert.equal((await initEngine({ backend: 'cpu', quiet: true })).engine, 'cpu');
+  assert.equal((await initEngine({ engine: 'cpu', quiet: true })).engine, 'cpu');
   assert.equal(tf.getBackend(), 'cpu');
-  assert.equal((await initEngine({ backend: 'wasm', quiet: true })).engine, 'wasm');
+  assert.equal((await initEngine({ engine: 'wasm', quiet: true })).engine, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
 });
 
@@ -39,20 +39,28 @@ test('an explicit engine that cannot load is an error, not a fallback', async ()
     native = false;
   }
   if (native) return;
-  await assert.rejects(initEngine({ backend: 'tensorflow', quiet: true }), /engine 'tensorflow' cannot be used: .*not installed/);
+  await assert.rejects(initEngine({ engine: 'tensorflow', quiet: true }), /engine 'tensorflow' cannot be used: .*not installed/);
   assert.equal(tf.getBackend(), 'wasm');
 });
 
-test('the environment variable is read and validated', async () => {
-  const saved = process.env.RPS_BACKEND;
+test('the environment variable is read and validated (RPS_ENGINE, else its older name RPS_BACKEND)', async () => {
+  const saved = { RPS_ENGINE: process.env.RPS_ENGINE, RPS_BACKEND: process.env.RPS_BACKEND };
   try {
+    delete process.env.RPS_ENGINE;
     process.env.RPS_BACKEND = 'cpu';
     assert.equal((await initEngine({ quiet: true })).engine, 'cpu');
+    process.env.RPS_ENGINE = 'wasm';
+    assert.equal((await initEngine({ quiet: true })).engine, 'wasm');
+    process.env.RPS_ENGINE = 'tpu';
+    await assert.rejects(initEngine({ quiet: true }), /RPS_ENGINE: unknown engine 'tpu'/);
+    delete process.env.RPS_ENGINE;
     process.env.RPS_BACKEND = 'tpu';
     await assert.rejects(initEngine({ quiet: true }), /RPS_BACKEND: unknown engine 'tpu'/);
   } finally {
-    if (saved === undefined) delete process.env.RPS_BACKEND;
-    else process.env.RPS_BACKEND = saved;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
   assert.throws(() => parseEngineChoice('gpu'), /expected one of auto, tensorflow-gpu/);
 });
@@ -61,7 +69,7 @@ test("the cpu engine does not print tfjs's install-tfjs-node banner (a fresh pro
   const code = [
     "const tf = require('@tensorflow/tfjs');",
     "const { initEngine } = require('./lib/engine/engine');",
-    "initEngine({ backend: 'cpu' }).then(() => { tf.tensor([1, 2]).dataSync(); console.log('wrote'); });",
+    "initEngine({ engine: 'cpu' }).then(() => { tf.tensor([1, 2]).dataSync(); console.log('wrote'); });",
   ].join('\n');
   const run = spawnSync(process.execPath, ['--require', 'ts-node/register/transpile-only', '-e', code], {
     cwd: path.resolve(__dirname, '..', '..'),

@@ -20,7 +20,7 @@ async function runOn(
   inputs: Record<string, { shape: Shape4; values: Float32Array }>,
   attrs: Record<string, unknown>,
 ): Promise<{ shape: number[]; values: Float32Array }> {
-  await initEngine({ backend, quiet: true });
+  await initEngine({ engine: backend, quiet: true });
   const tensors: Record<string, tf.Tensor> = {};
   for (const [name, { shape, values }] of Object.entries(inputs)) tensors[name] = tf.tensor4d(values, shape);
   const before = tf.memory().numTensors;
@@ -66,7 +66,7 @@ function cases(): Case[] {
 }
 
 test('the wasm backend has every training kernel after registration, and registering again is harmless', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const warnings: unknown[] = [];
   const warn = console.warn;
   console.warn = (...a: unknown[]) => warnings.push(a);
@@ -135,7 +135,7 @@ test('gradients through conv layers agree with cpu, and repeated calls do not le
   const w1v = randomArray(3 * 3 * 3 * 1, 43);
   const w2v = randomArray(1 * 1 * 3 * 5, 44);
   const grads = async (backend: 'cpu' | 'wasm') => {
-    await initEngine({ backend, quiet: true });
+    await initEngine({ engine: backend, quiet: true });
     const x = tf.tensor4d(xv, [2, 10, 8, 3]);
     const w1 = tf.tensor4d(w1v, [3, 3, 3, 1]);
     const w2 = tf.tensor4d(w2v, [1, 1, 3, 5]);
@@ -158,7 +158,7 @@ test('gradients through conv layers agree with cpu, and repeated calls do not le
 });
 
 test('unsupported attributes fail with a clear message', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const x = tf.zeros([1, 4, 4, 2]);
   const dy = tf.zeros([1, 4, 4, 2]);
   assert.throws(
@@ -174,7 +174,7 @@ test('training-mode BatchNorm, ReLU6, mean and sum gradients agree with cpu; Ide
   const bv = randomArray(6, 79);
   const wv = randomArray(3 * 5 * 4 * 6, 80);
   const grads = async (backend: 'cpu' | 'wasm') => {
-    await initEngine({ backend, quiet: true });
+    await initEngine({ engine: backend, quiet: true });
     const x = tf.tensor4d(xv, [3, 5, 4, 6]);
     const gamma = tf.tensor1d(gv);
     const beta = tf.tensor1d(bv);
@@ -211,7 +211,7 @@ test('training-mode BatchNorm, ReLU6, mean and sum gradients agree with cpu; Ide
   pre.dispose();
   assert.ok(p.some((v) => v > 6) && p.some((v) => v < 0), 'test data exercises both clip bounds');
 
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const t = tf.tensor1d([1, 2, 3]);
   const c = tf.cast(t, 'float32');
   const i = tf.clone(t);
@@ -236,7 +236,7 @@ test('Sum and Mean over leading axes match cpu (and other reductions still work)
     const values = randomArray(shape.reduce((a, b) => a * b), shape.length * 31 + axis.length);
     for (const op of ['sum', 'mean'] as const) {
       const compute = async (backend: 'cpu' | 'wasm') => {
-        await initEngine({ backend, quiet: true });
+        await initEngine({ engine: backend, quiet: true });
         const x = tf.tensor(values, shape);
         const y = op === 'sum' ? tf.sum(x, axis, keepDims) : tf.mean(x, axis, keepDims);
         const out = { shape: y.shape, values: (await y.data()) as Float32Array };
@@ -258,7 +258,7 @@ test('FusedBatchNorm on wasm matches cpu, with and without scale and offset; oth
   const stats = [72, 73, 74, 75].map((seed) => randomArray(6, seed));
   stats[1] = stats[1].map((v) => v + 1.5); // a variance
   const compute = async (backend: 'cpu' | 'wasm', withScale: boolean, withOffset: boolean, rank4Stats: boolean) => {
-    await initEngine({ backend, quiet: true });
+    await initEngine({ engine: backend, quiet: true });
     const before = tf.memory().numTensors;
     const out = tf.tidy(() => {
       const s = (v: Float32Array) => (rank4Stats ? tf.tensor4d(v, [1, 1, 1, 6]) : tf.tensor1d(v));
@@ -293,7 +293,7 @@ test('Slice on wasm matches cpu for ranks 1 to 5, int32 and bool, empty slices a
     for (const dtype of ['float32', 'int32', 'bool'] as const) {
       const values = Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 3 === 0 : dtype === 'int32' ? i * 7 - 50 : i * 0.5 - 3));
       const compute = async (backend: 'cpu' | 'wasm') => {
-        await initEngine({ backend, quiet: true });
+        await initEngine({ engine: backend, quiet: true });
         const before = tf.memory().numTensors;
         const x = tf.tensor(values as number[], shape, dtype);
         const y = tf.slice(x, begin, size);
@@ -307,7 +307,7 @@ test('Slice on wasm matches cpu for ranks 1 to 5, int32 and bool, empty slices a
       assert.deepEqual(got, ref, `${dtype} ${JSON.stringify(shape)} begin ${JSON.stringify(begin)} size ${JSON.stringify(size)}`);
     }
   }
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const strings = tf.tensor(['a', 'b', 'c', 'd'], [2, 2], 'string');
   const sliced = tf.slice(strings, [1, 0], [1, 2]);
   assert.deepEqual(await sliced.array(), [['c', 'd']]);

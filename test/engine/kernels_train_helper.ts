@@ -10,7 +10,7 @@ import { buildMobileNetV2 } from '../../lib/model/mobilenet_v2';
  * gradient kernels; on cpu through tfjs' own.
  */
 export async function assertTrainsAllLayers(backend: 'wasm' | 'cpu', inputSize: number, batch: number): Promise<void> {
-  await initEngine({ backend, quiet: true });
+  await initEngine({ engine: backend, quiet: true });
   const model = buildMobileNetV2({ alpha: 0.35, inputSize, numClasses: 3, seed: 11 });
   model.compile({ optimizer: tf.train.adam(3e-3), loss: 'categoricalCrossentropy' });
   const x = tf.randomUniform([batch, inputSize, inputSize, 3], 0, 1, 'float32', 5);

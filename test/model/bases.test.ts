@@ -20,7 +20,7 @@ describe('loadBase', () => {
   let embedded: LoadedBase;
 
   before(async () => {
-    await initEngine({ backend: 'wasm', quiet: true });
+    await initEngine({ engine: 'wasm', quiet: true });
     root = tempDir('serve');
     const tiny = buildTinyBase({ top: true });
     await writeModelDir(tiny, path.join(root, 'tiny'));

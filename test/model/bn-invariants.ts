@@ -33,7 +33,7 @@ export function batchNormInvariantSuite(backend: 'cpu' | 'wasm', canTrainConv: (
     let ys: tf.Tensor2D;
 
     before(async () => {
-      await initEngine({ backend, quiet: true });
+      await initEngine({ engine: backend, quiet: true });
       dir = tempDir(`bn-${backend}`);
       const tiny = buildTinyBase();
       await writeModelDir(tiny, dir);

@@ -7,7 +7,7 @@ import { buildMobileNetV2 } from '../../lib/model/mobilenet_v2';
 import { buildInferenceSpec, FoldedModel, foldModel, InferenceSpec } from '../../lib/model/fold';
 
 before(async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
 });
 
 /** Gives every BatchNormalization non-trivial statistics, so folding has something to get wrong. */

@@ -19,7 +19,7 @@ function nsfwjsBaseLayers(): KerasLayer[] {
 }
 
 test('layer names, classes and wiring match the Keras MobileNetV2 inside nsfwjs', async () => {
-  await initEngine({ backend: 'cpu', quiet: true });
+  await initEngine({ engine: 'cpu', quiet: true });
   const model = buildMobileNetV2({ seed: 1 });
   try {
     const ours = model.layers.map((l) => ({
@@ -49,7 +49,7 @@ test('layer names, classes and wiring match the Keras MobileNetV2 inside nsfwjs'
 });
 
 test('small widths and inputs: alpha 0.35 at 64 px with a top', async () => {
-  await initEngine({ backend: 'cpu', quiet: true });
+  await initEngine({ engine: 'cpu', quiet: true });
   const model = buildMobileNetV2({ alpha: 0.35, inputSize: 64, numClasses: 3, seed: 2 });
   try {
     assert.deepEqual(model.getLayer('out_relu').outputShape, [null, 2, 2, 1280]);
@@ -72,7 +72,7 @@ test('small widths and inputs: alpha 0.35 at 64 px with a top', async () => {
 });
 
 test('seeded builds are identical; different seeds differ; no tensors leak', async () => {
-  await initEngine({ backend: 'cpu', quiet: true });
+  await initEngine({ engine: 'cpu', quiet: true });
   const before = tf.memory().numTensors;
   const a = buildMobileNetV2({ alpha: 0.35, inputSize: 32, seed: 7 });
   const b = buildMobileNetV2({ alpha: 0.35, inputSize: 32, seed: 7 });

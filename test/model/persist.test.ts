@@ -8,7 +8,7 @@ import { loadBase } from '../../lib/model/bases';
 import { batchNormMode } from '../../lib/model/batchnorm';
 import { loadClassifier, saveClassifier } from '../../lib/model/persist';
 import { predictImage, predictPixels } from '../../lib/model/predict';
-import { splitModelAt } from '../../lib/model/split';
+import { cutModelAt } from '../../lib/model/cut';
 import { buildClassifier, HEAD_LAYERS, unfreezeFrom } from '../../lib/model/surgery';
 import type { LoadedBase } from '../../lib/model/types';
 import { encodePng } from '../../lib/util/png';
@@ -24,7 +24,7 @@ describe('saveClassifier / loadClassifier / predict', () => {
   let model: tf.LayersModel;
 
   before(async () => {
-    await initEngine({ backend: 'wasm', quiet: true });
+    await initEngine({ engine: 'wasm', quiet: true });
     dir = tempDir('persist');
     const tiny = buildTinyBase();
     await writeModelDir(tiny, path.join(dir, 'base'));
@@ -33,7 +33,7 @@ describe('saveClassifier / loadClassifier / predict', () => {
     model = buildClassifier(base, { numClasses: 3, hiddenUnits: 6, seed: 2 });
     unfreezeFrom(model, base, { from: 'block_2' });
     // A split first: base layers then have several inbound nodes, which the saved topology must not show.
-    const { prefix, suffix } = splitModelAt(model, HEAD_LAYERS.pool);
+    const { prefix, suffix } = cutModelAt(model, HEAD_LAYERS.pool);
     prefix.dispose();
     suffix.dispose();
   });

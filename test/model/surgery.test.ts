@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
 import { loadBase } from '../../lib/model/bases';
 import { batchNormMode } from '../../lib/model/batchnorm';
-import { splitModelAt } from '../../lib/model/split';
+import { cutModelAt } from '../../lib/model/cut';
 import { buildClassifier, freezeBase, HEAD_LAYERS, unfreezeFrom } from '../../lib/model/surgery';
 import { summarizeModel } from '../../lib/model/summary';
 import { networkFigure } from '../../lib/report/figures/network';
@@ -20,7 +20,7 @@ describe('surgery on a tiny MobileNetV2-named base', () => {
   let base: LoadedBase;
 
   before(async () => {
-    await initEngine({ backend: 'wasm', quiet: true });
+    await initEngine({ engine: 'wasm', quiet: true });
     dir = tempDir('surgery');
     const tiny = buildTinyBase();
     await writeModelDir(tiny, dir);
@@ -116,12 +116,12 @@ describe('surgery on a tiny MobileNetV2-named base', () => {
     }
   });
 
-  test('splitModelAt: prefix then suffix equals the model; the suffix shares weights; a cut across a skip connection is refused', () => {
+  test('cutModelAt: prefix then suffix equals the model; the suffix shares weights; a cut across a skip connection is refused', () => {
     const m = buildClassifier(base, { numClasses: 3, dropout: 0 });
     try {
       const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 3);
       for (const cut of [HEAD_LAYERS.pool, 'block_1_add', 'block_2_project_BN']) {
-        const { prefix, suffix } = splitModelAt(m, cut);
+        const { prefix, suffix } = cutModelAt(m, cut);
         const [whole, parts] = tf.tidy(() => [m.predict(x) as tf.Tensor, suffix.predict(prefix.predict(x) as tf.Tensor) as tf.Tensor]);
         assert.ok(whole.sub(parts).abs().max().dataSync()[0] < 1e-5, cut);
         tf.dispose([whole, parts]);
@@ -130,8 +130,8 @@ describe('surgery on a tiny MobileNetV2-named base', () => {
         suffix.dispose();
       }
       x.dispose();
-      assert.throws(() => splitModelAt(m, 'block_1_expand_relu'), /'block_1_add' after the cut also needs the output of 'Conv1_relu'/);
-      assert.throws(() => splitModelAt(m, 'nope'), /unknown layer 'nope'.*Valid layer names: input_image, Conv1_pad/);
+      assert.throws(() => cutModelAt(m, 'block_1_expand_relu'), /'block_1_add' after the cut also needs the output of 'Conv1_relu'/);
+      assert.throws(() => cutModelAt(m, 'nope'), /unknown layer 'nope'.*Valid layer names: input_image, Conv1_pad/);
       // Disposing the parts and the classifier leaves the base usable.
       const y = tf.tidy(() => (base.model.predict(tf.ones([1, 32, 32, 3])) as tf.Tensor).shape);
       assert.deepEqual(y, [1, 8, 8, 24]);
@@ -143,7 +143,7 @@ describe('surgery on a tiny MobileNetV2-named base', () => {
   test('no tensor leaks across repeated buildClassifier / split / dispose', () => {
     const once = (): void => {
       const m = buildClassifier(base, { numClasses: 3, hiddenUnits: 4 });
-      const { prefix, suffix } = splitModelAt(m, HEAD_LAYERS.pool);
+      const { prefix, suffix } = cutModelAt(m, HEAD_LAYERS.pool);
       prefix.dispose();
       suffix.dispose();
       m.dispose();
@@ -191,7 +191,7 @@ describe('surgery on a tiny MobileNetV2-named base', () => {
 describe('surgery on the embedded MobileNetV2', () => {
   let base: LoadedBase;
   before(async () => {
-    await initEngine({ backend: 'wasm', quiet: true });
+    await initEngine({ engine: 'wasm', quiet: true });
     base = await loadBase({ base: 'embedded', inputSize: 96, quiet: true });
   });
   after(() => base?.model.dispose());
@@ -208,14 +208,14 @@ describe('surgery on the embedded MobileNetV2', () => {
       assert.equal(s.blocks.filter((b) => b.unfrozen).map((b) => b.name).join(','), 'block_11,block_12,block_13,block_14,block_15,block_16,last_conv,head');
       const x = tf.randomUniform([1, 96, 96, 3], 0, 1, 'float32', 1);
       for (const cut of [HEAD_LAYERS.pool, 'block_10_project_BN']) {
-        const { prefix, suffix } = splitModelAt(m, cut);
+        const { prefix, suffix } = cutModelAt(m, cut);
         const d = tf.tidy(() => (m.predict(x) as tf.Tensor).sub(suffix.predict(prefix.predict(x) as tf.Tensor) as tf.Tensor).abs().max().dataSync()[0]);
         assert.ok(d < 1e-5, `${cut}: ${d}`);
         prefix.dispose();
         suffix.dispose();
       }
       x.dispose();
-      assert.throws(() => splitModelAt(m, 'block_12_project_BN'), /block_12_add.*needs the output of 'block_11_add'/);
+      assert.throws(() => cutModelAt(m, 'block_12_project_BN'), /block_12_add.*needs the output of 'block_11_add'/);
     } finally {
       m.dispose();
     }

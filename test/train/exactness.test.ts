@@ -42,7 +42,7 @@ async function trainBoth(path: 'cached' | 'plain', augment: boolean) {
 
 for (const backend of ['cpu', 'wasm'] as const) {
   test(`cached path = plain path within 1e-4 (${backend})`, async () => {
-    await initEngine({ backend, quiet: true });
+    await initEngine({ engine: backend, quiet: true });
     const cached = await trainBoth('cached', backend === 'cpu');
     const plain = await trainBoth('plain', backend === 'cpu');
     const initial = tinyClassifier(32, 3, 0.2);

@@ -5,7 +5,7 @@ import { initEngine } from '../../lib/engine/engine';
 import { extractFeatures, shutdownExtractionWorkers, FeatureInput } from '../../lib/train/extract';
 
 before(async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
 });
 after(async () => {
   await shutdownExtractionWorkers();

@@ -32,7 +32,7 @@ function features(n: number, dim: number, seed: number, flip = false) {
 const values = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
 
 test('early stopping stops on a rising val_loss and restores the best epoch', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const model = denseModel(6);
   const before = tf.memory().numTensors;
   const perEpoch = new Map<number, number[][]>();
@@ -60,7 +60,7 @@ test('early stopping stops on a rising val_loss and restores the best epoch', as
 });
 
 test('a NaN in the data stops training and keeps the last good weights', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const model = denseModel(4);
   const f = features(40, 4, 5);
   f.views[0][17 * 4 + 2] = NaN;
@@ -83,7 +83,7 @@ test('a NaN in the data stops training and keeps the last good weights', async (
 });
 
 test('an exploding learning rate is caught as a non-finite loss', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const model = denseModel(4);
   const f = features(40, 4, 5);
   const start = values(model);
@@ -104,7 +104,7 @@ test('schedules: step and cosine rates per epoch, recorded in the history', asyn
   assert.deepEqual(parseLrSchedule('cosine'), { kind: 'cosine', minFactor: undefined });
   assert.throws(() => parseLrSchedule('linear'), /expected constant, step/);
   assert.throws(() => scheduledLearningRate(1, 0, 3, { kind: 'step', every: 0 }), /schedule.every/);
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const model = denseModel(3);
   const r = await fitOnSource(model, { source: new FeatureBatchSource(features(12, 3, 1)) }, {
     phase: 'head', epochs: 3, batchSize: 6, learningRate: 0.1, seed: 0, schedule: { kind: 'step', every: 1, factor: 0.5 },
@@ -114,7 +114,7 @@ test('schedules: step and cosine rates per epoch, recorded in the history', asyn
 });
 
 test('progress: one line per epoch for notebooks, a rewritten status line in a terminal', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const model = denseModel(3);
   const run = async (mode: 'lines' | 'terminal') => {
     let out = '';
@@ -141,7 +141,7 @@ test('progress: one line per epoch for notebooks, a rewritten status line in a t
 });
 
 test('bad options are refused with the parameter name', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const model = denseModel(3);
   const src = { source: new FeatureBatchSource(features(6, 3, 1)) };
   await assert.rejects(fitOnSource(model, src, { phase: 'head', epochs: 0, batchSize: 2, learningRate: 0.1, seed: 0 }), /epochs: expected an integer >= 1/);

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
 import { shutdownWorkerPools } from '../../lib/engine/pool';
-import { splitModelAt } from '../../lib/model/split';
+import { cutModelAt } from '../../lib/model/cut';
 import { unfreezeFrom } from '../../lib/model/surgery';
 import { FeatureBatchSource } from '../../lib/train/batches';
 import { fitOnSource, type FitOptions } from '../../lib/train/loop';
 import { batchSliceSizes, defaultTrainWorkers, DEFAULT_TRAIN_PARTS } from '../../lib/train/parallel';
 import { resolvePipelineOptions } from '../../lib/train/pipeline';
-import { parseCliArgs } from '../../lib/cli';
+import { parseCliArgs } from '../../lib/cli/train';
 import { createRng } from '../../lib/util/random';
 import { maxRelativeError, tinyClassifier, weightValues } from './helpers';
 
@@ -24,7 +24,7 @@ after(() => shutdownWorkerPools());
 function fixture(dropout: number) {
   const { base, classifier } = tinyClassifier(32, 4, dropout);
   unfreezeFrom(classifier, base, { from: 'block_15' });
-  const { prefix, suffix } = splitModelAt(classifier, 'block_14_add');
+  const { prefix, suffix } = cutModelAt(classifier, 'block_14_add');
   prefix.dispose();
   const sampleShape = suffix.inputs[0].shape.slice(1) as number[];
   const count = 20;
@@ -71,7 +71,7 @@ test('batchSliceSizes splits contiguously and drops empty parts', () => {
 
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`2 parts = 1 part within 1e-4 with dropout 0 (${backend})`, async () => {
-    await initEngine({ backend, quiet: true });
+    await initEngine({ engine: backend, quiet: true });
     const one = await train(0, 1);
     const two = await train(0, 2);
     assert.ok(maxRelativeError(one.weights, one.start) > 1e-3, 'training changed nothing');
@@ -87,7 +87,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
 }
 
 test('2 parts with dropout: the same seed gives identical weights, and masks are not the one-part masks', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const a = await train(0.5, 2);
   const b = await train(0.5, 2);
   const single = await train(0.5, 1);
@@ -97,7 +97,7 @@ test('2 parts with dropout: the same seed gives identical weights, and masks are
 });
 
 test("a worker's error surfaces with its message", async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   // A layer class registered only in this thread: the worker cannot rebuild the model.
   class OnlyHereScale extends tf.layers.Layer {
     static className = 'OnlyHereScale';
@@ -124,16 +124,16 @@ test('defaults, option checks, and models that cannot be split', async () => {
 
   const conv = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 2], filters: 2, kernelSize: 1 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })] });
   const head = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 3, activation: 'softmax' })] });
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   assert.equal(defaultTrainWorkers(conv), DEFAULT_TRAIN_PARTS);
   assert.equal(defaultTrainWorkers(head), 1);
-  await initEngine({ backend: 'cpu', quiet: true });
+  await initEngine({ engine: 'cpu', quiet: true });
   assert.equal(defaultTrainWorkers(conv), DEFAULT_TRAIN_PARTS);
   assert.equal(defaultTrainWorkers(head), 1);
   conv.dispose();
   head.dispose();
 
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const source = new FeatureBatchSource({ views: [Float32Array.from({ length: 8 * 32 }, (_, i) => (i % 5) / 5)], sampleShape: [4, 4, 2], labels: Int32Array.from({ length: 8 }, (_, i) => i % 3) }, 0);
   const bnModel = tf.sequential({ layers: [tf.layers.batchNormalization({ inputShape: [4, 4, 2] }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })] });
   await assert.rejects(fitOnSource(bnModel, { source }, { ...fit(0), epochs: 1 }), /trainWorkers: expected an integer >= 1, got 0/);

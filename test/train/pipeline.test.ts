@@ -41,7 +41,7 @@ function writeSplit(root: string, count: number, seed: number): void {
 }
 
 test('runPipeline trains both phases, evaluates, saves model + metrics + options, and leaks no tensors', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rps-pipeline-'));
   try {
     writeSplit(path.join(tmp, 'data', 'rps'), 30, 1);

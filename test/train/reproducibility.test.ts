@@ -50,7 +50,7 @@ async function fullRun(seed: number) {
 }
 
 test('two runs with the same seed give identical metrics; another seed differs', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const a = await fullRun(7);
   const b = await fullRun(7);
   assert.deepEqual(a, b);
@@ -59,7 +59,7 @@ test('two runs with the same seed give identical metrics; another seed differs',
 });
 
 test('re-running fine-tuning with another learning rate reuses every cached activation and leaks nothing', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rps-rerun-'));
   try {
     await withSession(
@@ -102,7 +102,7 @@ test('re-running fine-tuning with another learning rate reuses every cached acti
 });
 
 test('fine-tuning before head training, or from the first block, is refused clearly', async () => {
-  await initEngine({ backend: 'wasm', quiet: true });
+  await initEngine({ engine: 'wasm', quiet: true });
   await withSession(1, async (s) => {
     await assert.rejects(fineTune(s, { ...phase, from: 'block_16' }), /train the head first/);
     await trainHead(s, { ...phase, epochs: 1 });

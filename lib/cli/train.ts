@@ -4,10 +4,10 @@
  * bad flags or a failed run.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseEngineChoice } from './engine/engine';
-import { runPipeline, PIPELINE_DEFAULTS, type PipelineOptions } from './train/pipeline';
-import { parseLrSchedule } from './train/schedule';
-import { shutdownExtractionWorkers } from './train/extract';
+import { parseEngineChoice } from '../engine/engine';
+import { runPipeline, PIPELINE_DEFAULTS, type PipelineOptions } from '../train/pipeline';
+import { parseLrSchedule } from '../train/schedule';
+import { shutdownExtractionWorkers } from '../train/extract';
 
 function intArg(min: number) {
   return (value: string): number => {

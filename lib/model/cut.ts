@@ -1,4 +1,4 @@
-/** Splitting a model in two at a layer, so that the frozen half's activations can be computed once and cached. */
+/** Cutting a model in two at a layer, so that the frozen half's activations can be computed once and cached. */
 import * as tf from '@tensorflow/tfjs';
 import { ancestorTensors, layerOutputIn, reapplyLayers } from './graph';
 
@@ -9,9 +9,9 @@ import { ancestorTensors, layerOutputIn, reapplyLayers } from './graph';
  * the cut other than the cut itself) throws. The caller owns both models; disposing them frees only their
  * own references to the shared layers.
  */
-export function splitModelAt(model: tf.LayersModel, layerName: string): { prefix: tf.LayersModel; suffix: tf.LayersModel } {
+export function cutModelAt(model: tf.LayersModel, layerName: string): { prefix: tf.LayersModel; suffix: tf.LayersModel } {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new Error(`splitModelAt: model '${model.name}' must have one input and one output`);
+    throw new Error(`cutModelAt: model '${model.name}' must have one input and one output`);
   }
   const cut = layerOutputIn(model, layerName);
   const before = ancestorTensors([cut]);
@@ -21,7 +21,7 @@ export function splitModelAt(model: tf.LayersModel, layerName: string): { prefix
     new Map([[cut.id, suffixInput]]),
     (t, consumer) => {
       throw new Error(
-        `splitModelAt: cannot cut '${model.name}' at '${layerName}': layer '${consumer}' after the cut also needs the output of ` +
+        `cutModelAt: cannot cut '${model.name}' at '${layerName}': layer '${consumer}' after the cut also needs the output of ` +
           `'${t.sourceLayer.name}' from before it (a skip connection crosses the cut). Cut at the end of a block instead.`,
       );
     },
@@ -30,7 +30,7 @@ export function splitModelAt(model: tf.LayersModel, layerName: string): { prefix
   const modelIn = model.inputs[0];
   const prefixInput = tf.input({ shape: modelIn.shape.slice(1) as number[], name: modelIn.sourceLayer.name });
   const [prefixOut] = reapplyLayers([cut], new Map([[modelIn.id, prefixInput]]), (t) => {
-    throw new Error(`splitModelAt: '${model.name}' needs input '${t.sourceLayer.name}' besides its main input`);
+    throw new Error(`cutModelAt: '${model.name}' needs input '${t.sourceLayer.name}' besides its main input`);
   });
   return {
     prefix: tf.model({ inputs: prefixInput, outputs: prefixOut, name: `${model.name}_to_${layerName}` }),
