@@ -29,7 +29,7 @@ function fineTuneSuffix() {
   const blocks = inferBlocks(model.layers.map((l) => ({ name: l.name, className: l.getClassName() })));
   for (const l of model.layers) l.trainable = false;
   const base: LoadedBase = {
-    spec: { id: `bench-mnv2-1.0-${SIZE}`, label: 'MobileNetV2 1.0 (random)', inputSize: SIZE, pixelRange: [-1, 1], cutLayer: 'out_relu', provenance: 'random weights (bench)', blocks, online: false },
+    spec: { id: `bench-mnv2-1.0-${SIZE}`, label: 'MobileNetV2 1.0 (random)', inputSize: SIZE, pixelRange: [-1, 1], cutLayer: 'out_relu', provenance: 'random weights (bench)', pretraining: 'nothing (random weights)', blocks, online: false },
     model,
     source: 'memory',
     loadMs: 0,

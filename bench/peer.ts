@@ -27,7 +27,7 @@ import { buildMobileNetV2 } from '../lib/model/mobilenet_v2';
 import { cutModelAt } from '../lib/model/cut';
 import { guardAllBatchNorm } from '../lib/model/batchnorm';
 import { shutdownExtractionWorkers } from '../lib/train/extract';
-import { runPipeline } from '../lib/train/pipeline';
+import { runPipeline } from '../lib/experiment/pipeline';
 import { ensureRenderedData } from '../lib/data/rendered';
 import { TFDS_TEST_FOLDER, TFDS_TRAIN_FOLDER } from '../lib/data/tfds';
 import { randomPixels, timeExtraction } from './extract';
@@ -225,20 +225,21 @@ export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
     const ours = await runPipeline({
       engine: engine.engine,
       data: 'rendered',
-      render,
+      renderedTrain: nTrain,
+      renderedTest: nTest,
       base: 'embedded',
       imageSize: SIZE,
-      epochs,
+      headEpochs: epochs,
       fineTuneEpochs: epochs,
       fineTuneFrom: 'block_11',
-      learningRate: 1e-4,
+      headLearningRate: 1e-4,
       fineTuneLearningRate: 1e-5,
-      optimizer: 'adam',
+      headOptimizer: 'adam',
       fineTuneOptimizer: 'rmsprop',
       validationSplit: 0,
       patience: 0,
       cacheDir,
-      outDir: path.join(tmp, 'run'),
+      out: path.join(tmp, 'run'),
       progress: 'silent',
     });
     const oursS = (performance.now() - t0) / 1000;

@@ -10,14 +10,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BenchResult } from './types';
 import { initEngine } from '../lib/engine/engine';
-import { loadDataset } from '../lib/data/load';
-import { loadPixels } from '../lib/data/pixels';
-import { defaultDataCacheDir } from '../lib/data/cache-dir';
-import { loadBase } from '../lib/model/bases';
-import { buildClassifier } from '../lib/model/surgery';
-import { createTrainingSession, type TrainingSession } from '../lib/train/session';
+import { DEFAULT_PARAMETERS, type ExperimentParameters } from '../lib/experiment/parameters';
+import { prepareExperiment } from '../lib/experiment/prepare';
+import { runPipeline, type PipelineOptions } from '../lib/experiment/pipeline';
 import { fineTune, trainHead } from '../lib/train/phases';
-import { runPipeline, PIPELINE_DEFAULTS, type PipelineOptions } from '../lib/train/pipeline';
 
 const NAME = 'train';
 
@@ -29,27 +25,31 @@ export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const add = (c: string, metric: string, value: number, unit: string, note?: string) => results.push({ benchmark: NAME, case: c, metric, value, unit, note });
   const engine = await initEngine({ quiet: true });
-  const size = opts.quick ? 96 : PIPELINE_DEFAULTS.imageSize;
-  const render = opts.quick ? { train: 90, test: 30 } : { train: 2520, test: 372 };
+  const size = opts.quick ? 96 : DEFAULT_PARAMETERS.imageSize;
+  const render = opts.quick ? { train: 90, test: 30 } : { train: DEFAULT_PARAMETERS.renderedTrain, test: DEFAULT_PARAMETERS.renderedTest };
+  // A fresh cache, so that "first run" really computes the activations.
   const cacheRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'rps-bench-train-'));
-  // Rendered images and decoded pixels come from the shared data cache; activations go to a fresh folder so
-  // that "first run" really computes them.
-  const dataCache = defaultDataCacheDir();
   const tag = `${engine.engine}, ${size}px, ${render.train} train images`;
   const tensorsAtStart = tf.memory().numTensors;
+  const params = (changes: Partial<ExperimentParameters>): ExperimentParameters => ({
+    ...DEFAULT_PARAMETERS,
+    engine: engine.engine,
+    data: 'rendered',
+    base: 'embedded',
+    renderedTrain: render.train,
+    renderedTest: render.test,
+    imageSize: size,
+    validationSplit: 0,
+    cacheDir: path.join(cacheRoot, 'experiment'),
+    ...changes,
+  });
   try {
-    const splits = await loadDataset({ source: 'rendered', render, cacheDir: dataCache, quiet: true });
-    const train = await loadPixels(splits.train, { size, cacheDir: dataCache, quiet: true });
-    const test = await loadPixels(splits.test, { size, cacheDir: dataCache, quiet: true });
-    const base = await loadBase({ base: 'embedded', inputSize: size, quiet: true });
-    const session = (augment: boolean, dir: string, classifier: tf.LayersModel): TrainingSession =>
-      createTrainingSession({ base, classifier, train, test, seed: 0, validationSplit: 0, augment: augment ? {} : false, cacheDir: dir, callbacks: {} });
     const one = { epochs: 1, earlyStopping: false as const };
 
     // 1. Epoch times: cached vs plain, both phases, no augmentation (so both paths do the same work).
     {
-      const classifier = buildClassifier(base, { numClasses: train.classes.length, seed: 0 });
-      const s = session(false, path.join(cacheRoot, 'epochs'), classifier);
+      const exp = await prepareExperiment(params({ augment: false }), { quiet: true, callbacks: {} });
+      const s = exp.session;
       const tensors = tf.memory().numTensors;
       const headCachedFirst = await trainHead(s, one);
       const headCached = await trainHead(s, one);
@@ -64,16 +64,14 @@ export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
       add(`fine-tune epoch from block_11, plain (${tag})`, 'time', ftPlain.records[0].seconds, 's');
       add(`fine-tune epoch speed-up (${tag})`, 'ratio', ftPlain.records[0].seconds / ftCached.records[0].seconds, 'x');
       add(`tensors after vs before training runs (${tag})`, 'count', tf.memory().numTensors - tensors, 'tensors', 'must be 0');
-      s.dispose();
-      classifier.dispose();
     }
 
     // 2. Re-running fine-tuning with another learning rate, caches warm, vs its first run (default augmentation).
     {
-      const classifier = buildClassifier(base, { numClasses: train.classes.length, seed: 0 });
-      const s = session(true, path.join(cacheRoot, 'rerun'), classifier);
-      const epochs = opts.quick ? 1 : PIPELINE_DEFAULTS.fineTuneEpochs;
-      await trainHead(s, { epochs: opts.quick ? 2 : PIPELINE_DEFAULTS.epochs });
+      const exp = await prepareExperiment(params({}), { quiet: true, callbacks: {} });
+      const s = exp.session;
+      const epochs = opts.quick ? 1 : DEFAULT_PARAMETERS.fineTuneEpochs;
+      await trainHead(s, { epochs: opts.quick ? 2 : DEFAULT_PARAMETERS.headEpochs });
       let t = Date.now();
       await fineTune(s, { epochs, earlyStopping: false });
       const first = (Date.now() - t) / 1000;
@@ -83,18 +81,16 @@ export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
       add(`fine-tune first run, ${epochs} epochs (${tag})`, 'time', first, 's', 'includes computing the boundary activations');
       add(`fine-tune re-run, another lr, warm caches (${tag})`, 'time', rerun, 's', `activations computed: ${again.cache.computed}`);
       add(`fine-tune re-run / first run (${tag})`, 'ratio', rerun / first, 'x', 'target <= 0.10');
-      s.dispose();
-      classifier.dispose();
+      exp.dispose();
     }
-    base.model.dispose();
 
     // 3. The default pipeline end to end (quick: small counts and epochs).
     const pipeline: PipelineOptions = opts.quick
-      ? { data: 'rendered', render, base: 'embedded', imageSize: size, epochs: 2, fineTuneEpochs: 1 }
+      ? { data: 'rendered', renderedTrain: render.train, renderedTest: render.test, base: 'embedded', imageSize: size, headEpochs: 2, fineTuneEpochs: 1 }
       : { data: 'rendered', base: 'embedded' };
     const t = Date.now();
-    const r = await runPipeline({ ...pipeline, cacheDir: path.join(cacheRoot, 'pipeline'), outDir: path.join(cacheRoot, 'out'), progress: 'silent' });
-    add(`pipeline end to end (${opts.quick ? 'quick' : 'defaults'}, ${tag})`, 'time', (Date.now() - t) / 1000, 's', 'rendering excluded when the rendered set is cached');
+    const r = await runPipeline({ ...pipeline, cacheDir: path.join(cacheRoot, 'pipeline'), out: path.join(cacheRoot, 'out'), progress: 'silent' });
+    add(`pipeline end to end from an empty cache (${opts.quick ? 'quick' : 'defaults'}, ${tag})`, 'time', (Date.now() - t) / 1000, 's', 'rendering included');
     add(`pipeline test accuracy, head only`, 'accuracy', r.head.evaluation.accuracy * 100, '%');
     if (r.fineTune) add(`pipeline test accuracy, fine-tuned`, 'accuracy', r.fineTune.evaluation.accuracy * 100, '%');
     for (const [k, v] of Object.entries(r.timings)) add(`pipeline step ${k}`, 'time', v, 's');

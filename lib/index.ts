@@ -8,4 +8,5 @@ export * from './data/index';
 export * from './model/index';
 export * from './train/index';
 export * from './evaluate/index';
+export * from './experiment/index';
 export * from './report/index';

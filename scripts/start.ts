@@ -6,14 +6,14 @@
  *   npm start                         all notebooks, parameters as written in their parameters cells
  *   npm start -- 03 04                only these (03 needs 01/02's caches, 04 needs 03's saved model)
  *   npm start -- --small              the small preset (RPS_SMALL=1): few images, few epochs
- *   npm start -- --set headEpochs=3   a parameter override (same as RPS_HEAD_EPOCHS=3)
+ *   npm start -- --set headEpochs=3   a parameter override (same as RPS_HEAD_EPOCHS=3), checked before anything runs
  *   npm start -- --echo               also show the cells' output live (training progress)
  */
 import { Command } from 'commander';
 import * as path from 'node:path';
 import { NotebookRunError, resolveNotebooks, runNotebooks } from '../lib/report/runner';
-import { parameterEnvName } from '../lib/report/params';
-import { checkParameterNames } from '../lib/report/params_cell';
+import { checkParameterOverrides } from '../lib/report/params_cell';
+import { parametersFromEnv } from '../lib/experiment/parameters';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -32,17 +32,11 @@ async function main(): Promise<void> {
     .parse(process.argv);
   const opts = program.opts<{ out: string; small: boolean; set: string[]; cellTimeout: string; echo: boolean }>();
 
-  const env: Record<string, string> = {};
-  if (opts.small) env.RPS_SMALL = '1';
   const notebooks = resolveNotebooks(program.args);
-  const names: string[] = [];
-  for (const item of opts.set) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new Error(`--set ${item}: expected name=value, e.g. --set headEpochs=3`);
-    names.push(item.slice(0, eq).trim());
-    env[parameterEnvName(names[names.length - 1])] = item.slice(eq + 1);
-  }
-  checkParameterNames(names, notebooks);
+  // Every override is checked here, before any notebook runs.
+  const env: Record<string, string> = checkParameterOverrides(opts.set, notebooks);
+  if (opts.small) env.RPS_SMALL = '1';
+  parametersFromEnv({ ...process.env, ...env });
   const timeout = Number(opts.cellTimeout);
   if (!Number.isFinite(timeout) || timeout < 0) throw new Error(`--cell-timeout: expected seconds >= 0, got '${opts.cellTimeout}'`);
 

@@ -8,13 +8,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KernelSession } from '../lib/report/kernel';
+import { NotebookKernel } from '../lib/report/kernel';
 import { cellSource, readNotebook } from '../lib/report/notebook';
 import { NOTEBOOKS_DIR } from '../lib/report/runner';
 
 const PROBE = 'import * as tfProbe from "@tensorflow/tfjs";\ntfProbe.memory().numTensors';
 
-async function tensorCount(kernel: KernelSession): Promise<number> {
+async function tensorCount(kernel: NotebookKernel): Promise<number> {
   const run = await kernel.execute(PROBE);
   assert.ok(run.ok, `probe failed: ${run.error?.evalue}`);
   const out = run.outputs.find((o) => o.output_type === 'stream' && o.name === 'stdout');
@@ -24,7 +24,7 @@ async function tensorCount(kernel: KernelSession): Promise<number> {
 
 test('02_preprocess: every cell twice in one kernel, no errors, tensor count flat', { timeout: 240_000 }, async () => {
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'rps-nb-'));
-  const kernel = await KernelSession.start({
+  const kernel = await NotebookKernel.start({
     env: { RPS_SMALL: '1', RPS_CACHE_DIR: cache, RPS_DATA: 'rendered', RPS_BASE: 'embedded', RPS_RENDERED_TRAIN: '30', RPS_RENDERED_TEST: '15', RPS_BACKEND: 'wasm' },
   });
   try {

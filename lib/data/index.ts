@@ -28,3 +28,4 @@ export {
   type AugmentSetting,
 } from './augment';
 export { splitIndices, shuffleIndices, batchIndices, type SplitOptions } from './split';
+export { newImageFiles, NEW_IMAGE_DEFAULTS, type NewImageOptions } from './new-images';

@@ -8,5 +8,4 @@ export {
   type EvaluationReport,
   type EvaluateOptions,
 } from './metrics';
-export { evaluateSession, sessionClassifier, predictFileWithSession } from './session';
-export { misclassifiedGalleryItems } from './gallery';
+export { misclassifiedImages, type MisclassifiedImage, type EvaluatedImages } from './mistakes';

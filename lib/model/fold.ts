@@ -10,6 +10,7 @@
  * The spec (`InferenceSpec`) holds only JSON values and Float32Arrays, so it can be posted to worker threads.
  */
 import * as tf from '@tensorflow/tfjs';
+import { tensorsInOrder } from './graph';
 
 /** Version of the spec layout; bump when `InferenceStep` changes so stale copies are never reused. */
 export const INFERENCE_SPEC_VERSION = 1;
@@ -67,13 +68,9 @@ export interface InferenceSpecOptions {
   fold?: boolean;
 }
 
-// Minimal views of tfjs-layers internals used for the graph walk (public fields in tfjs-layers' topology.ts).
-interface NodeView {
-  inputTensors: tf.SymbolicTensor[];
-}
+// A minimal view of a tfjs-layers layer (public fields in tfjs-layers' topology.ts).
 interface LayerView {
   name: string;
-  inboundNodes: NodeView[];
   getClassName(): string;
   getConfig(): tf.serialization.ConfigDict;
   getWeights(): tf.Tensor[];
@@ -113,17 +110,16 @@ function collectGraph(model: tf.LayersModel): { order: string[]; nodes: Map<stri
   }
   const nodes = new Map<string, GraphNode>();
   const order: string[] = [];
-  const inputKey = keyOf(model.inputs[0]);
-  const visit = (t: tf.SymbolicTensor): string => {
+  const input = model.inputs[0];
+  const inputKey = keyOf(input);
+  for (const t of tensorsInOrder(model.outputs, new Set([input.id]))) {
     const key = keyOf(t);
-    if (nodes.has(key)) return key;
     const layer = t.sourceLayer as unknown as LayerView;
     if (layer instanceof tf.LayersModel) {
       throw new Error(`foldModel: nested model '${layer.name}' inside '${model.name}'; flatten it first`);
     }
-    const node = layer.inboundNodes[t.nodeIndex];
-    const inputTensors = key === inputKey ? [] : node.inputTensors;
-    const inputs = inputTensors.map(visit);
+    const inputTensors = key === inputKey ? [] : t.inputs;
+    const inputs = inputTensors.map(keyOf);
     nodes.set(key, {
       layer,
       inputs,
@@ -133,9 +129,8 @@ function collectGraph(model: tf.LayersModel): { order: string[]; nodes: Map<stri
     });
     for (const i of inputs) nodes.get(i)!.consumers.push(key);
     order.push(key);
-    return key;
-  };
-  const output = visit(model.outputs[0]);
+  }
+  const output = keyOf(model.outputs[0]);
   if (!nodes.has(inputKey)) throw new Error(`foldModel: output of '${model.name}' does not depend on its input`);
   return { order, nodes, output, input: inputKey };
 }

@@ -7,17 +7,26 @@ import * as tf from '@tensorflow/tfjs';
 
 type ST = tf.SymbolicTensor;
 
+/**
+ * The symbolic tensors `outputs` depend on (themselves included), each after the tensors it is computed from
+ * (inputs first). The walk does not go past a tensor whose id is in `stopAt` (it is listed, its inputs are not).
+ */
+export function tensorsInOrder(outputs: ST[], stopAt: ReadonlySet<number> = new Set()): ST[] {
+  const seen = new Set<number>();
+  const order: ST[] = [];
+  const visit = (t: ST): void => {
+    if (seen.has(t.id)) return;
+    seen.add(t.id);
+    if (!stopAt.has(t.id)) for (const i of t.inputs ?? []) visit(i);
+    order.push(t);
+  };
+  outputs.forEach(visit);
+  return order;
+}
+
 /** Every symbolic tensor `outputs` depend on (themselves included), keyed by tensor id. */
 export function ancestorTensors(outputs: ST[]): Map<number, ST> {
-  const seen = new Map<number, ST>();
-  const stack = [...outputs];
-  while (stack.length) {
-    const t = stack.pop()!;
-    if (seen.has(t.id)) continue;
-    seen.set(t.id, t);
-    for (const i of t.inputs ?? []) stack.push(i);
-  }
-  return seen;
+  return new Map(tensorsInOrder(outputs).map((t) => [t.id, t]));
 }
 
 /** The output tensor of layer `layerName` inside `model`'s graph; throws listing the layers when absent. */

@@ -21,6 +21,7 @@ const EMBEDDED: BaseEntry = {
     'from the Keras ImageNet weights and fine-tuned by the nsfwjs authors on their own 5-class image task; Conv1..block_10 ' +
     'keep the ImageNet weights, block_11..Conv_1 were re-tuned. Weights are uint8-quantised (dequantised to float32 on load). ' +
     'Input scaled to [0, 1]. Cut at out_relu ([7, 7, 1280] at 224 px); its classifier layers are dropped.',
+  pretraining: 'ImageNet, with block_11 and later re-tuned by the nsfwjs authors on another image task',
 };
 
 const V2_ALPHAS = ['0.35', '0.50', '0.75', '1.00'] as const;
@@ -36,6 +37,7 @@ function v2(alpha: string): BaseEntry {
     provenance:
       `Keras applications MobileNetV2 alpha ${alpha}, ImageNet weights, include_top=False, converted to a tfjs LayersModel ` +
       'and hosted by Google for Teachable Machine. Input scaled to [-1, 1]. Cut at out_relu.',
+    pretraining: 'ImageNet',
     url: `https://storage.googleapis.com/teachable-machine-models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_${alpha}_224_no_top/model.json`,
   };
 }
@@ -50,6 +52,7 @@ function v1(alpha: string): BaseEntry {
     provenance:
       `Keras applications MobileNet (V1) alpha ${alpha}, ImageNet weights, converted to a tfjs LayersModel and hosted by ` +
       'Google (tfjs-models). Input scaled to [-1, 1]. Cut at conv_pw_13_relu; the classifier layers are dropped.',
+    pretraining: 'ImageNet',
     url: `https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_${alpha}_224/model.json`,
   };
 }

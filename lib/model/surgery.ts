@@ -11,6 +11,7 @@ import { derivedSeed } from '../util/random';
 import { guardBatchNorm, isBatchNorm } from './batchnorm';
 import { reapplyLayers } from './graph';
 import type { BlockSpec, HeadOptions, LoadedBase } from './types';
+import { DEFAULT_SEED } from '../util/random';
 
 /** Stable layer names of the classifier head (the training code cuts at `pool`). */
 export const HEAD_LAYERS = {
@@ -21,6 +22,9 @@ export const HEAD_LAYERS = {
   output: 'head_output',
 } as const;
 
+/** The head's defaults: the Keras guide's dropout of 0.2 and no hidden layer. */
+export const CLASSIFIER_DEFAULTS = { dropout: 0.2, hiddenUnits: 0 } as const;
+
 /**
  * Base -> GlobalAveragePooling2D (`head_pool`) -> [Dense ReLU (`head_hidden`)] -> Dropout (`head_dropout`)
  * -> Dense softmax (`head_output`). Weight initializers are seeded from `head.seed`; dropout masks are not
@@ -30,9 +34,9 @@ export const HEAD_LAYERS = {
  */
 export function buildClassifier(base: LoadedBase, head: HeadOptions): tf.LayersModel {
   const numClasses = head.numClasses;
-  const hiddenUnits = head.hiddenUnits ?? 0;
-  const dropout = head.dropout ?? 0.2;
-  const seed = head.seed ?? 0;
+  const hiddenUnits = head.hiddenUnits ?? CLASSIFIER_DEFAULTS.hiddenUnits;
+  const dropout = head.dropout ?? CLASSIFIER_DEFAULTS.dropout;
+  const seed = head.seed ?? DEFAULT_SEED;
   if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`buildClassifier: numClasses must be an integer >= 2, got ${numClasses}`);
   if (!Number.isInteger(hiddenUnits) || hiddenUnits < 0) throw new Error(`buildClassifier: hiddenUnits must be an integer >= 0, got ${hiddenUnits}`);
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`buildClassifier: dropout must be in [0, 1), got ${dropout}`);

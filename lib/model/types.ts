@@ -33,6 +33,8 @@ export interface BaseSpec {
   cutLayer: string;
   /** Where the weights come from and what was done to them. */
   provenance: string;
+  /** What the weights were trained on, as a phrase for prose ("ImageNet", ...). */
+  pretraining: string;
   /** Blocks of the kept part, input to cut layer. */
   blocks: BlockSpec[];
   /** True when the weights must be downloaded (once; then cached). */

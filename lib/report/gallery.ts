@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { createRng } from '../util/random';
 import { augmentPixels, type AugmentOptions } from '../data/augment';
 import type { PixelSet } from '../data/pixels';
+import type { ImagePrediction } from '../model/predict';
 import type { GalleryImage, RawImage } from './display';
 
 /** The parts of lib/data's `PixelSet` a gallery reads (uint8 RGB, `count` images of `size`x`size`). */
@@ -64,8 +65,8 @@ export function fileDataUri(file: string): string {
 
 /** Options for `augmentationGallery`. */
 export interface AugmentationGalleryOptions {
-  /** The augmentation to show (lib/data's `AugmentOptions`). */
-  augment: AugmentOptions;
+  /** The augmentation to show (lib/data's `AugmentOptions`); false shows no variants. */
+  augment: AugmentOptions | false;
   /** Augmented variants per image. Default 4. */
   views?: number;
   /** Seed of the first variant; variant v uses `seed + v`. Default 1. */
@@ -80,10 +81,24 @@ export function augmentationGallery(set: PixelSet, indices: number[], options: A
   const views = options.views ?? 4;
   const seed = options.seed ?? 1;
   const examples = subsetPixels(set, indices);
-  const variants = Array.from({ length: views }, (_, v) => augmentPixels(examples, { ...options.augment, seed: seed + v }));
+  const augment = options.augment;
+  const variants = augment ? Array.from({ length: views }, (_, v) => augmentPixels(examples, { ...augment, seed: seed + v })) : [];
   return indices.flatMap((index, n) => [
     { image: fileDataUri(set.files[index]), caption: `${set.classes[set.labels[index]]}: original` },
     { image: pixelImage(examples, n), caption: `resized ${set.size}px` },
     ...variants.map((view, v) => ({ image: pixelImage(view, n), caption: `augmented #${v + 1}` })),
   ]);
+}
+
+/**
+ * Gallery entries for predictions on image files: the image, the predicted class and its probability. For
+ * rendered images (in `<class>/<file>` folders) `classFromFolder` adds the drawn class, and a wrong prediction is red.
+ */
+export function predictionGallery(predictions: { file: string; prediction: ImagePrediction }[], options: { classFromFolder?: boolean } = {}): GalleryImage[] {
+  return predictions.map(({ file, prediction }) => {
+    const p = `${prediction.label} ${(prediction.probabilities[prediction.label] * 100).toFixed(0)} %`;
+    if (!options.classFromFolder) return { image: fileDataUri(file), caption: p };
+    const drawn = path.basename(path.dirname(file));
+    return { image: fileDataUri(file), caption: `${p} (drawn: ${drawn})`, color: drawn === prediction.label ? undefined : '#cf222e' };
+  });
 }

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * A tslab kernel without Jupyter: the child process behind `KernelSession` (lib/report/kernel.ts).
+ * A tslab kernel without Jupyter: the child process behind `NotebookKernel` (lib/report/kernel.ts).
  *
  * Plain JavaScript on purpose: the notebook code must see exactly what it sees in Jupyter (tslab compiles
  * lib/*.ts itself), so this process must not have ts-node's require hook. It uses tslab's converter and

@@ -1,5 +1,5 @@
 /**
- * A tslab kernel session without Jupyter: one child process (lib/report/kernel-child.js) that executes
+ * A tslab kernel without Jupyter: one child process (lib/report/kernel-child.js) that executes
  * notebook cells with tslab's own compiler and executor, in the project root, like the Jupyter kernel.
  * Used by the notebook runner (`npm start`) and by the notebook tests.
  */
@@ -32,7 +32,7 @@ export interface CellRun {
   durationMs: number;
 }
 
-/** Options for `KernelSession.start`. */
+/** Options for `NotebookKernel.start`. */
 export interface KernelOptions {
   /** Working directory of the kernel; notebooks import `./lib/index` from here. Default: the project root. */
   cwd?: string;
@@ -64,7 +64,7 @@ interface Pending {
 }
 
 /** One kernel process. Cells run one at a time; `close()` ends the process. */
-export class KernelSession {
+export class NotebookKernel {
   /** Faults that arrived while no cell was running, attributed to the cell that ran last. */
   readonly lateFaults: KernelFault[] = [];
   private nextId = 0;
@@ -80,7 +80,7 @@ export class KernelSession {
   ) {}
 
   /** Starts a kernel process and waits until it can execute cells. */
-  static async start(options: KernelOptions = {}): Promise<KernelSession> {
+  static async start(options: KernelOptions = {}): Promise<NotebookKernel> {
     const cwd = options.cwd ?? PROJECT_ROOT;
     const child = fork(path.join(__dirname, 'kernel-child.js'), [], {
       cwd,
@@ -89,7 +89,7 @@ export class KernelSession {
       execArgv: [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const session = new KernelSession(child, options.cellTimeoutMs ?? 0, options.onStream);
+    const kernel = new NotebookKernel(child, options.cellTimeoutMs ?? 0, options.onStream);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (msg: ChildMessage) => {
         if (msg.type === 'ready') {
@@ -101,14 +101,14 @@ export class KernelSession {
       child.once('message', onMessage);
       child.once('exit', onExit);
     });
-    child.on('message', (msg: ChildMessage) => session.onMessage(msg));
-    child.on('exit', (code, signal) => session.onExit(code, signal));
-    return session;
+    child.on('message', (msg: ChildMessage) => kernel.onMessage(msg));
+    child.on('exit', (code, signal) => kernel.onExit(code, signal));
+    return kernel;
   }
 
   /** Executes one cell's source; resolves when it finished (never rejects: failures are in the result). */
   execute(code: string): Promise<CellRun> {
-    if (this.pending) throw new Error('KernelSession.execute: a cell is already running');
+    if (this.pending) throw new Error('NotebookKernel.execute: a cell is already running');
     if (this.exited) {
       return Promise.resolve({
         ok: false,

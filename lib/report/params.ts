@@ -1,104 +1,92 @@
 /**
- * The parameters cell of a notebook: defaults written in the notebook, a "small" preset for CI and quick
- * runs (`RPS_SMALL=1`), and per-parameter overrides from the environment (`RPS_<NAME>`, e.g.
- * `RPS_HEAD_EPOCHS=3` for `headEpochs`). The same notebook thus runs unchanged in Jupyter, in `npm start`
- * and in CI.
+ * The parameters cell of a notebook. Every notebook gets every experiment parameter (lib/experiment/parameters.ts,
+ * one definition for the CLI, the notebooks and `npm start -- --set`); a notebook declares only the values it
+ * changes and its own notebook parameters (e.g. how many examples a figure shows). Order, lowest first: the
+ * shared defaults, the notebook's declarations, the small preset (`RPS_SMALL=1`), the environment (`RPS_<NAME>`,
+ * which `npm start -- --set name=value` sets). The same notebook thus runs unchanged in Jupyter, `npm start` and CI.
  */
+import {
+  isParameterName,
+  parametersFromEnv,
+  parameterEnvName,
+  PARAMETER_NAMES,
+  PARAMETERS,
+  resolveParameters,
+  SMALL_ENV,
+  SMALL_PRESET,
+  smallPresetLayer,
+  smallRun,
+  type ExperimentParameters,
+  type ParameterValue,
+} from '../experiment/parameters';
 import { showTable } from './display';
 
-export type ParameterValue = string | number | boolean;
-
-/**
- * The small preset shared by the notebooks (`RPS_SMALL=1`, `npm start -- --small`, CI): a small rendered
- * data set, a small input size and few epochs, so that all five notebooks run in a few minutes on 2 cores.
- * Only the keys a notebook declares are used.
- */
-export const SMALL_PRESET: Readonly<Record<string, ParameterValue>> = Object.freeze({
-  source: 'rendered',
-  renderedTrain: 150,
-  renderedTest: 60,
-  imageSize: 96,
-  headEpochs: 3,
-  fineTuneEpochs: 2,
-  augmentViews: 1,
-  examplesPerClass: 4,
-});
-
 /** Options for `notebookParameters`. */
-export interface NotebookParameterOptions<T> {
-  /**
-   * Values used instead of the defaults when `RPS_SMALL` is `1`/`true`; its keys must be parameters.
-   * Default: the keys of `SMALL_PRESET` that the notebook declares.
-   */
-  small?: Partial<T>;
+export interface NotebookParameterOptions {
   /** Environment to read. Default: `process.env`. */
   env?: NodeJS.ProcessEnv;
-  /** Further environment variables read for a parameter when `RPS_<NAME>` is unset, e.g. `{ engine: 'RPS_BACKEND' }`. Default: none. */
-  aliases?: Partial<Record<keyof T & string, string>>;
   /** Show the resolved parameters as a table. Default: true. */
   show?: boolean;
 }
 
-/** `headEpochs` -> `RPS_HEAD_EPOCHS`. */
-export function parameterEnvName(key: string): string {
-  return `RPS_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
-}
-
-function parseValue(raw: string, like: ParameterValue, envName: string): ParameterValue {
+/** Parses an environment value of a notebook parameter by the type of its declared value; throws naming the variable. */
+export function parseNotebookValue(raw: string, like: ParameterValue, origin: string): ParameterValue {
   if (typeof like === 'number') {
     const v = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(v)) throw new Error(`${envName}: expected a number, got '${raw}'`);
+    if (raw.trim() === '' || !Number.isFinite(v)) throw new Error(`${origin}: expected a number, got '${raw}'`);
     return v;
   }
   if (typeof like === 'boolean') {
     const v = raw.trim().toLowerCase();
     if (['1', 'true', 'yes', 'on'].includes(v)) return true;
     if (['0', 'false', 'no', 'off'].includes(v)) return false;
-    throw new Error(`${envName}: expected true or false, got '${raw}'`);
+    throw new Error(`${origin}: expected true or false, got '${raw}'`);
   }
   return raw;
 }
 
-/** True when the small preset is requested (`RPS_SMALL=1`). */
-export function smallRun(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = (env.RPS_SMALL ?? '').trim().toLowerCase();
-  return v === '1' || v === 'true' || v === 'yes';
-}
-
 /**
- * Resolves a notebook's parameters: `defaults`, then the small preset (if `RPS_SMALL=1`), then
- * `RPS_<NAME>` environment overrides, parsed by the type of the default. Returns a frozen copy and shows
- * where each value came from. Unknown keys in `small` and unparsable overrides throw, naming them.
+ * Resolves a notebook's parameters: every experiment parameter plus the notebook's own (`declared` keys that are
+ * not experiment parameters), and shows where each value came from. Declared experiment parameters are checked
+ * against their definitions; a bad value throws naming it and where it came from. Returns a frozen object.
  */
-export function notebookParameters<T extends Record<string, ParameterValue>>(
-  defaults: T,
-  options: NotebookParameterOptions<T> = {},
-): Readonly<T> {
+export function notebookParameters<L extends Record<string, ParameterValue>>(
+  declared: L = {} as L,
+  options: NotebookParameterOptions = {},
+): Readonly<ExperimentParameters & L> {
   const env = options.env ?? process.env;
-  const values: Record<string, ParameterValue> = { ...defaults };
-  const source: Record<string, string> = Object.fromEntries(Object.keys(defaults).map((k) => [k, 'default']));
+  const shared = Object.fromEntries(Object.entries(declared).filter(([k]) => isParameterName(k)));
+  const local: Record<string, ParameterValue> = Object.fromEntries(Object.entries(declared).filter(([k]) => !isParameterName(k)));
+  const resolved = resolveParameters([{ from: 'notebook', values: shared }, smallPresetLayer(env), parametersFromEnv(env)]);
+  const localFrom: Record<string, string> = Object.fromEntries(Object.keys(local).map((k) => [k, 'notebook']));
   if (smallRun(env)) {
-    const small = options.small ?? Object.fromEntries(Object.entries(SMALL_PRESET).filter(([k]) => k in defaults));
-    for (const [key, value] of Object.entries(small)) {
-      if (!(key in defaults)) throw new Error(`notebookParameters: small preset has unknown parameter '${key}'`);
-      if (value === undefined) continue;
-      values[key] = value as ParameterValue;
-      source[key] = 'RPS_SMALL';
+    for (const [k, v] of Object.entries(SMALL_PRESET)) {
+      if (k in local) {
+        local[k] = v;
+        localFrom[k] = SMALL_ENV;
+      }
     }
   }
-  for (const key of Object.keys(defaults)) {
-    const alias = options.aliases?.[key as keyof T & string];
-    const envName = env[parameterEnvName(key)] === undefined && alias ? alias : parameterEnvName(key);
-    const raw = env[envName];
+  for (const k of Object.keys(local)) {
+    const variable = parameterEnvName(k);
+    const raw = env[variable];
     if (raw === undefined) continue;
-    values[key] = parseValue(raw, defaults[key], envName);
-    source[key] = envName;
+    local[k] = parseNotebookValue(raw, local[k], variable);
+    localFrom[k] = variable;
   }
   if (options.show ?? true) {
     showTable(
-      Object.keys(defaults).map((k) => ({ parameter: k, value: values[k], from: source[k] })),
-      { caption: 'Parameters' },
+      [
+        ...Object.keys(local).map((k) => ({ parameter: k, value: local[k], from: localFrom[k], meaning: 'this notebook' })),
+        ...PARAMETER_NAMES.map((k) => ({
+          parameter: k,
+          value: resolved.values[k] ?? `(${PARAMETERS[k].defaultText})`,
+          from: resolved.from[k],
+          meaning: PARAMETERS[k].help,
+        })),
+      ],
+      { caption: 'Parameters: to change one, add it to the object above (or set RPS_<NAME> in the environment) and re-run' },
     );
   }
-  return Object.freeze(values) as Readonly<T>;
+  return Object.freeze({ ...resolved.values, ...local }) as Readonly<ExperimentParameters & L>;
 }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic';
-import { KernelSession, PROJECT_ROOT, type KernelFault } from './kernel';
+import { NotebookKernel, PROJECT_ROOT, type KernelFault } from './kernel';
 import { cellSource, notebookJson, notebookTitle, readNotebook, type Notebook } from './notebook';
 import { renderIndexHtml, renderNotebookHtml, type IndexEntry } from './render';
 
@@ -113,7 +113,7 @@ export async function runNotebook(file: string, options: RunnerOptions = {}): Pr
   let failure: NotebookRunResult['failure'];
   let count = 0;
 
-  const kernel = await KernelSession.start({
+  const kernel = await NotebookKernel.start({
     cwd: PROJECT_ROOT,
     env: { ...(options.env ?? {}), RPS_NOTEBOOK: name },
     cellTimeoutMs: options.cellTimeoutMs ?? 0,

@@ -53,8 +53,8 @@ export interface BatchJob {
 }
 
 /**
- * Images per forward pass inside a batch. Smaller passes keep the expanded activations in the CPU caches:
- * MobileNetV2 1.0 at 160 px, folded, wasm, one thread: 61 img/s of CPU time at 32 images per pass, 79-82 at 8.
+ * Images per forward pass inside a batch. Smaller passes keep the expanded activations in the CPU caches (faster
+ * per image than whole batches on wasm; README "Feature extraction on every core").
  */
 const FORWARD_CHUNK = 8;
 

@@ -1,11 +1,13 @@
 // Public API of lib/train (re-exported by lib/index.ts).
-export type { TrainingPhase, EpochRecord, TrainingHistory, StopReason, BatchProgress, PixelInput, BaseBlocksSpec } from './types';
-export { scheduledLearningRate, parseLrSchedule, type LrSchedule, type StepSchedule, type CosineSchedule, type ConstantSchedule } from './schedule';
+export type { TrainingPhase, EpochRecord, TrainingHistory, StopReason, BatchProgress, PixelInput } from './types';
+export { scheduledLearningRate, parseLrSchedule, DEFAULT_LR_SCHEDULE, type LrSchedule, type StepSchedule, type CosineSchedule, type ConstantSchedule } from './schedule';
 export {
   createProgressCallbacks,
   combineCallbacks,
   formatDuration,
   formatEpochLine,
+  PROGRESS_MODES,
+  DEFAULT_PROGRESS,
   type TrainingCallbacks,
   type ProgressMode,
   type ProgressOptions,
@@ -19,17 +21,18 @@ export {
   type FitOptions,
   type FitResult,
   type EarlyStoppingOptions,
-  type OptimizerName,
   type SourceSubset,
 } from './loop';
+export { OPTIMIZERS, DEFAULT_OPTIMIZER, makeOptimizer, type OptimizerName } from './optimizer';
 export { FeatureStore, FEATURE_CACHE_VERSION, type FeatureArray, type FeatureStoreOptions, type FeatureStoreStats } from './feature_store';
 export { extractFeatures, shutdownExtractionWorkers, type FeatureInput, type ExtractOptions, type Features } from './extract';
-export { TrainingSession, createTrainingSession, weightsFingerprint, type TrainingSessionOptions } from './session';
+export { TrainingSession, createTrainingSession, weightsFingerprint, SESSION_DEFAULTS, type TrainingSessionOptions, type SessionStage } from './session';
 export {
   trainHead,
   fineTune,
   fineTuneBoundary,
-  phaseRecords,
+  fineTuneLearningRate,
+  PHASE_DEFAULTS,
   HEAD_DEFAULTS,
   FINE_TUNE_DEFAULTS,
   type PhaseOptions,
@@ -37,14 +40,4 @@ export {
   type PhaseResult,
 } from './phases';
 export { predictSplit, type SplitPredictions } from './predict';
-export {
-  runPipeline,
-  resolvePipelineOptions,
-  formatPipelineOptions,
-  PIPELINE_DEFAULTS,
-  type PipelineOptions,
-  type ResolvedPipelineOptions,
-  type PipelineResult,
-  type PhaseSummary,
-} from './pipeline';
 export { defaultTrainWorkers, ParallelSteps } from './parallel';

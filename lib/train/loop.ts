@@ -16,8 +16,7 @@ import { defaultTrainWorkers, ParallelSteps, parallelObstacle, trainableWeightLi
 import type { TrainingCallbacks } from './progress';
 import { scheduledLearningRate, type LrSchedule } from './schedule';
 import type { EpochRecord, StopReason, TrainingPhase } from './types';
-
-export type OptimizerName = 'adam' | 'rmsprop' | 'sgd';
+import { DEFAULT_OPTIMIZER, makeOptimizer, type OptimizerName } from './optimizer';
 
 export interface EarlyStoppingOptions {
   /** Epochs without an improvement of the validation loss before stopping. Default 3. */
@@ -42,7 +41,7 @@ export interface FitOptions {
   batchSize: number;
   /** Base learning rate (the schedule may change it per epoch). */
   learningRate: number;
-  /** Default 'adam'. RMSprop as in the Keras fine-tuning tutorial is 'rmsprop'. */
+  /** Default `DEFAULT_OPTIMIZER` (./optimizer.ts). */
   optimizer?: OptimizerName;
   /** Seeds the batch order, the augmented-view choice and the dropout masks. */
   seed: number;
@@ -75,19 +74,6 @@ export interface FitResult {
   /** Epoch (history numbering) whose weights the model holds at the end when best weights were restored. */
   restoredEpoch?: number;
   seconds: number;
-}
-
-function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
-  switch (name) {
-    case 'adam':
-      return tf.train.adam(lr);
-    case 'rmsprop':
-      return tf.train.rmsprop(lr);
-    case 'sgd':
-      return tf.train.sgd(lr);
-    default:
-      throw new Error(`optimizer: expected 'adam', 'rmsprop' or 'sgd', got '${name as string}'`);
-  }
 }
 
 /** The model's Dropout layers, nested models included. */
@@ -197,7 +183,7 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
   const useEs = es && options.validation ? es : undefined;
 
   const parts = resolveTrainWorkers(model, options);
-  const optimizer = makeOptimizer(options.optimizer ?? 'adam', options.learningRate);
+  const optimizer = makeOptimizer(options.optimizer ?? DEFAULT_OPTIMIZER, options.learningRate);
   let parallel: ParallelSteps | undefined;
   const records: EpochRecord[] = [];
   let stopReason: StopReason = 'completed';

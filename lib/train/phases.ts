@@ -15,27 +15,26 @@
 import * as tf from '@tensorflow/tfjs';
 import { cutModelAt } from '../model/cut';
 import { freezeBase, HEAD_LAYERS, unfreezeFrom, resolveBlock } from '../model/surgery';
-import { augmentPixels, type AugmentOptions } from '../data/augment';
-import type { PixelSet } from '../data/pixels';
 import { derivedSeed } from '../util/random';
 import { FeatureBatchSource, PixelBatchSource, type BatchSource } from './batches';
-import { fitOnSource, type EarlyStoppingOptions, type FitResult, type OptimizerName } from './loop';
+import { fitOnSource, type EarlyStoppingOptions, type FitResult } from './loop';
+import { DEFAULT_OPTIMIZER, type OptimizerName } from './optimizer';
 import type { TrainingCallbacks } from './progress';
 import type { LrSchedule } from './schedule';
 import type { TrainingSession } from './session';
-import type { EpochRecord, PixelInput, TrainingPhase } from './types';
+import type { PixelInput, TrainingPhase } from './types';
 
 /** Options shared by both phases. */
 export interface PhaseOptions {
-  /** Epochs. Defaults: head 30 (cheap on cached activations), fine-tune 5. */
+  /** Epochs. Defaults: `HEAD_DEFAULTS`, `FINE_TUNE_DEFAULTS`. */
   epochs?: number;
-  /** Learning rate. Defaults: head 1e-3; fine-tune a tenth of the head's. */
+  /** Learning rate. Defaults: head `HEAD_DEFAULTS`; fine-tune `FINE_TUNE_DEFAULTS.lrFactor` times the head's. */
   learningRate?: number;
-  /** Images per step. Default 32 (the tutorial's). */
+  /** Images per step. Default `PHASE_DEFAULTS` (the tutorial's 32). */
   batchSize?: number;
-  /** Default 'adam'. */
+  /** Default `DEFAULT_OPTIMIZER` (./optimizer.ts). */
   optimizer?: OptimizerName;
-  /** Early stopping on the validation loss, best weights restored. Default { patience: 3 }; false: off. */
+  /** Early stopping on the validation loss, best weights restored. Default `{ patience: PHASE_DEFAULTS.patience }`; false: off. */
   earlyStopping?: EarlyStoppingOptions | false;
   /** Default constant. */
   schedule?: LrSchedule;
@@ -48,7 +47,7 @@ export interface PhaseOptions {
 }
 
 export interface FineTuneOptions extends PhaseOptions {
-  /** First block to unfreeze (block name, layer name, block index or { fraction }). Default 'block_11'. */
+  /** First block to unfreeze (block name, layer name, block index or { fraction }). Default `FINE_TUNE_DEFAULTS.from`. */
   from?: string | number | { fraction: number };
 }
 
@@ -66,8 +65,15 @@ export interface PhaseResult extends FitResult {
   cache: { memoryHits: number; diskHits: number; computed: number };
 }
 
-export const HEAD_DEFAULTS = { epochs: 30, learningRate: 1e-3, batchSize: 32, optimizer: 'adam' as OptimizerName, patience: 3 };
-export const FINE_TUNE_DEFAULTS = { from: 'block_11', epochs: 5, batchSize: 32, optimizer: 'adam' as OptimizerName, lrFactor: 0.1 };
+/** Defaults of both phases: the tutorial's batch of 32; early stopping after 3 epochs without a better val_loss. */
+export const PHASE_DEFAULTS = { batchSize: 32, patience: 3 } as const;
+/**
+ * Head training: the Keras guide's Adam rate; 30 epochs because an epoch on cached activations is cheap and the
+ * head is still improving after the guide's 10 (early stopping ends it sooner).
+ */
+export const HEAD_DEFAULTS = { epochs: 30, learningRate: 1e-3 } as const;
+/** Fine-tuning: from `block_11` (the tutorial's fine_tune_at = 100), 10 epochs as the tutorial, at a tenth of the head's rate. */
+export const FINE_TUNE_DEFAULTS = { from: 'block_11', epochs: 10, lrFactor: 0.1 } as const;
 
 function cacheDelta(session: TrainingSession, before: ReturnType<TrainingSession['store']['getStats']>) {
   const now = session.store.getStats();
@@ -77,11 +83,7 @@ function cacheDelta(session: TrainingSession, before: ReturnType<TrainingSession
 /** The pixel views the plain path trains on: the augmented views, or the clean images. */
 function pixelViews(session: TrainingSession): PixelInput[] {
   if (!session.augment) return [session.train];
-  const views: PixelInput[] = [];
-  for (let v = 1; v <= session.augmentViews; v++) {
-    views.push(augmentPixels(session.train as PixelSet, { ...(session.augment as AugmentOptions), seed: derivedSeed(session.seed, `augment-view:${v}`) }));
-  }
-  return views;
+  return Array.from({ length: session.augmentViews }, (_, v) => session.augmentedTrainPixels(v + 1));
 }
 
 interface Prepared {
@@ -117,7 +119,7 @@ async function runPhase(
   phase: TrainingPhase,
   cut: string,
   options: PhaseOptions,
-  defaults: { epochs: number; learningRate: number; batchSize: number; optimizer: OptimizerName },
+  defaults: { epochs: number; learningRate: number },
   firstEpoch: number,
 ): Promise<PhaseResult> {
   const statsBefore = session.store.getStats();
@@ -131,13 +133,13 @@ async function runPhase(
       {
         phase,
         epochs: options.epochs ?? defaults.epochs,
-        batchSize: options.batchSize ?? defaults.batchSize,
+        batchSize: options.batchSize ?? PHASE_DEFAULTS.batchSize,
         learningRate: options.learningRate ?? defaults.learningRate,
-        optimizer: options.optimizer ?? defaults.optimizer,
+        optimizer: options.optimizer ?? DEFAULT_OPTIMIZER,
         seed: derivedSeed(session.seed, phase),
         firstEpoch,
         validation: prepared.validation ? { source: prepared.validation, indices: session.valIndices } : undefined,
-        earlyStopping: options.earlyStopping === undefined ? { patience: HEAD_DEFAULTS.patience } : options.earlyStopping,
+        earlyStopping: options.earlyStopping === undefined ? { patience: PHASE_DEFAULTS.patience } : options.earlyStopping,
         schedule: options.schedule,
         callbacks: options.callbacks ?? session.callbacks,
         trainWorkers: options.trainWorkers,
@@ -154,16 +156,11 @@ async function runPhase(
  * the classifier's weights at session creation each time it runs; replaces the session's history.
  */
 export async function trainHead(session: TrainingSession, options: PhaseOptions = {}): Promise<PhaseResult> {
-  session.restoreInitialWeights();
+  session.startHead();
   freezeBase(session.classifier, session.base);
-  session.history = { records: [], fineTuneStartEpoch: null };
-  session.stage = { kind: 'initial' };
   const lr = options.learningRate ?? HEAD_DEFAULTS.learningRate;
-  const result = await runPhase(session, 'head', HEAD_LAYERS.pool, { ...options, learningRate: lr }, { ...HEAD_DEFAULTS, learningRate: lr }, 1);
-  session.history = { records: [...result.records], fineTuneStartEpoch: null };
-  session.headLearningRate = lr;
-  session.stage = { kind: 'head' };
-  session.markHeadTrained();
+  const result = await runPhase(session, 'head', HEAD_LAYERS.pool, { ...options, learningRate: lr }, HEAD_DEFAULTS, 1);
+  session.completeHead(result.records, lr);
   return result;
 }
 
@@ -184,18 +181,16 @@ export function fineTuneBoundary(session: TrainingSession, from: FineTuneOptions
  */
 export async function fineTune(session: TrainingSession, options: FineTuneOptions = {}): Promise<PhaseResult> {
   const { block, boundary } = fineTuneBoundary(session, options.from);
-  session.restoreHeadWeights();
-  const headRecords = session.history.records.filter((r) => r.phase === 'head');
+  const headRecords = session.startFineTune();
   const { fromBlock, trainableLayers } = unfreezeFrom(session.classifier, session.base, { from: block });
-  const lr = options.learningRate ?? (session.headLearningRate ?? HEAD_DEFAULTS.learningRate) * FINE_TUNE_DEFAULTS.lrFactor;
+  const lr = options.learningRate ?? fineTuneLearningRate(session.headLearningRate ?? HEAD_DEFAULTS.learningRate);
   const firstEpoch = (headRecords[headRecords.length - 1]?.epoch ?? 0) + 1;
-  const result = await runPhase(session, 'fine-tune', boundary, { ...options, learningRate: lr }, { ...FINE_TUNE_DEFAULTS, learningRate: lr }, firstEpoch);
-  session.history = { records: [...headRecords, ...result.records], fineTuneStartEpoch: firstEpoch };
-  session.stage = { kind: 'fine-tune', boundary, fromBlock: fromBlock.name };
+  const result = await runPhase(session, 'fine-tune', boundary, { ...options, learningRate: lr }, { epochs: FINE_TUNE_DEFAULTS.epochs, learningRate: lr }, firstEpoch);
+  session.completeFineTune(result.records, firstEpoch, boundary, fromBlock.name);
   return { ...result, fromBlock: fromBlock.name, trainableLayers };
 }
 
-/** Records of a history for one phase. */
-export function phaseRecords(records: EpochRecord[], phase: TrainingPhase): EpochRecord[] {
-  return records.filter((r) => r.phase === phase);
+/** Fine-tuning's default learning rate for a head trained at `headLearningRate` (the Keras guide's rule: much lower). */
+export function fineTuneLearningRate(headLearningRate: number): number {
+  return headLearningRate * FINE_TUNE_DEFAULTS.lrFactor;
 }

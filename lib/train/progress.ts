@@ -17,7 +17,10 @@ export interface TrainingCallbacks {
   onPhaseEnd?(info: { phase: TrainingPhase; records: EpochRecord[]; stopReason: string; seconds: number }): void;
 }
 
-export type ProgressMode = 'auto' | 'terminal' | 'lines' | 'silent';
+export const PROGRESS_MODES = ['auto', 'terminal', 'lines', 'silent'] as const;
+export type ProgressMode = (typeof PROGRESS_MODES)[number];
+/** A status line in a terminal, a line per epoch elsewhere. */
+export const DEFAULT_PROGRESS: ProgressMode = 'auto';
 
 export interface ProgressOptions {
   /** `terminal`: one rewritten status line; `lines`: one line per epoch; `auto`: terminal when stdout is a TTY. Default 'auto'. */
@@ -50,7 +53,8 @@ export function formatEpochLine(record: EpochRecord, phaseEpochs: number, etaSec
 export function createProgressCallbacks(options: ProgressOptions = {}): TrainingCallbacks {
   const write = options.write ?? ((t: string) => process.stdout.write(t));
   const isTTY = options.isTTY ?? Boolean(process.stdout.isTTY);
-  const mode = options.mode === undefined || options.mode === 'auto' ? (isTTY ? 'terminal' : 'lines') : options.mode;
+  const asked = options.mode ?? DEFAULT_PROGRESS;
+  const mode = asked === 'auto' ? (isTTY ? 'terminal' : 'lines') : asked;
   if (mode === 'silent') return {};
   let statusShown = false;
   let lastDraw = 0;

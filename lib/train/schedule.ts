@@ -1,5 +1,8 @@
 /** Learning-rate schedules: the rate of each epoch of a phase as a pure function of the epoch index. */
 
+/** The default schedule, as the CLI writes it: the same rate every epoch. */
+export const DEFAULT_LR_SCHEDULE = 'constant';
+
 /** No schedule: the same rate every epoch. */
 export interface ConstantSchedule {
   kind: 'constant';

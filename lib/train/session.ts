@@ -19,7 +19,14 @@ import { extractFeatures } from './extract';
 import { FeatureStore } from './feature_store';
 import { createProgressCallbacks, type TrainingCallbacks } from './progress';
 import type { FeatureViews } from './batches';
-import type { PixelInput, TrainingHistory } from './types';
+import type { EpochRecord, PixelInput, TrainingHistory } from './types';
+import { DEFAULT_SEED } from '../util/random';
+
+/** The session's defaults (see `TrainingSessionOptions`). */
+export const SESSION_DEFAULTS = { validationSplit: 0.1, augmentViews: 2, extractBatchSize: 32 } as const;
+
+/** What the classifier holds now: untrained head, trained head, or fine-tuned from a block boundary. */
+export type SessionStage = { kind: 'initial' } | { kind: 'head' } | { kind: 'fine-tune'; boundary: string; fromBlock: string };
 
 export interface TrainingSessionOptions {
   /** The loaded base the classifier was built on (its spec gives blocks, input size and pixel range). */
@@ -30,18 +37,18 @@ export interface TrainingSessionOptions {
   train: PixelInput;
   /** Test images (for evaluation), same size. Optional. */
   test?: PixelInput;
-  /** Seeds the validation split, batch order, augmentation and dropout. Default 0. */
+  /** Seeds the validation split, batch order, augmentation and dropout. Default `DEFAULT_SEED`. */
   seed?: number;
-  /** Fraction of the training images held out (stratified) for validation and early stopping. Default 0.1; 0 for none. */
+  /** Fraction of the training images held out (stratified) for validation and early stopping. Default `SESSION_DEFAULTS`; 0 for none. */
   validationSplit?: number;
   /**
-   * Augmentation of the training images, or false. Default: lib/data's DEFAULT_AUGMENT (flip, rotation 0.2,
-   * zoom, brightness and contrast 0.1, as the Keras tutorial's augmentation layers).
+   * Augmentation of the training images, or false. Default: lib/data's `DEFAULT_AUGMENT` (the Keras tutorial's
+   * augmentation layers).
    */
   augment?: AugmentOptions | false;
   /**
    * Augmented views per training image that are computed once and cached; each epoch every image uses one of
-   * them, drawn with the seed. Default 2. Trade-off: fresh augmentation (as Keras does it) shows a new
+   * them, drawn with the seed. Default `SESSION_DEFAULTS`. Trade-off: fresh augmentation (as Keras does it) shows a new
    * variant every epoch but needs a full forward pass of the frozen base per image and epoch; K cached views
    * cost K forward passes in total and show K variants. With 10 epochs, K = 2..4 keeps most of the
    * regularising effect at a fraction of the cost.
@@ -51,7 +58,7 @@ export interface TrainingSessionOptions {
   cacheDir?: string;
   /** Worker threads for computing activations (see lib/train/extract.ts). Default: its default (the cores). */
   workers?: number;
-  /** Images per forward pass when computing activations. Default 32. */
+  /** Images per forward pass when computing activations. Default `SESSION_DEFAULTS`. */
   extractBatchSize?: number;
   /** Progress hooks used by the phases unless a phase gets its own. Default: `createProgressCallbacks()`. */
   callbacks?: TrainingCallbacks;
@@ -78,12 +85,9 @@ export class TrainingSession {
   /** Indices into `train` used for training and for validation (sorted). */
   readonly trainIndices: number[];
   readonly valIndices: number[];
-  /** Both phases, continuous epoch numbering. */
-  history: TrainingHistory = { records: [], fineTuneStartEpoch: null };
-  /** What the classifier holds now: untrained head, trained head, or fine-tuned from a block boundary. */
-  stage: { kind: 'initial' } | { kind: 'head' } | { kind: 'fine-tune'; boundary: string; fromBlock: string } = { kind: 'initial' };
-  /** Learning rate of the last head training (fine-tuning's default is a tenth of it). */
-  headLearningRate?: number;
+  private historyNow: TrainingHistory = { records: [], fineTuneStartEpoch: null };
+  private stageNow: SessionStage = { kind: 'initial' };
+  private headRate?: number;
   private initial: Snapshot;
   private afterHead?: Snapshot;
   private disposed = false;
@@ -109,12 +113,12 @@ export class TrainingSession {
     this.classifier = classifier;
     this.train = train;
     this.test = test;
-    this.seed = options.seed ?? 0;
-    const views = options.augmentViews ?? 2;
+    this.seed = options.seed ?? DEFAULT_SEED;
+    const views = options.augmentViews ?? SESSION_DEFAULTS.augmentViews;
     if (!(Number.isInteger(views) && views >= 1)) throw new Error(`augmentViews: expected an integer >= 1, got ${views}`);
     this.augment = options.augment === undefined ? { ...DEFAULT_AUGMENT } : options.augment;
     this.augmentViews = this.augment ? views : 1;
-    const split = options.validationSplit ?? 0.1;
+    const split = options.validationSplit ?? SESSION_DEFAULTS.validationSplit;
     if (!(split >= 0 && split < 1)) throw new Error(`validationSplit: expected a number in [0, 1), got ${split}`);
     if (split > 0) {
       const { a, b } = splitIndices(train.labels, { fraction: split, seed: derivedSeed(this.seed, 'validation'), stratified: true });
@@ -127,7 +131,7 @@ export class TrainingSession {
     this.store = new FeatureStore({ cacheDir: options.cacheDir });
     this.callbacks = options.callbacks ?? createProgressCallbacks();
     this.workers = options.workers;
-    this.extractBatchSize = options.extractBatchSize ?? 32;
+    this.extractBatchSize = options.extractBatchSize ?? SESSION_DEFAULTS.extractBatchSize;
     this.initial = this.snapshot();
   }
 
@@ -135,20 +139,76 @@ export class TrainingSession {
     return this.train.classes.length;
   }
 
-  /** Puts back the classifier's weights as they were when the session was created. */
-  restoreInitialWeights(): void {
-    this.restore(this.initial);
+  /** Both phases, continuous epoch numbering (a copy: the session changes its own). */
+  get history(): TrainingHistory {
+    return { records: [...this.historyNow.records], fineTuneStartEpoch: this.historyNow.fineTuneStartEpoch };
   }
 
-  /** Puts back the weights head training ended with; throws when head training has not run. */
-  restoreHeadWeights(): void {
+  /** What the classifier holds now. */
+  get stage(): SessionStage {
+    return this.stageNow;
+  }
+
+  /** Learning rate the head was trained with (fine-tuning's default is a tenth of it), once it was. */
+  get headLearningRate(): number | undefined {
+    return this.headRate;
+  }
+
+  /** Head training begins: the weights the session was created with are put back and the history is cleared. */
+  startHead(): void {
+    this.assertLive();
+    this.restore(this.initial);
+    this.historyNow = { records: [], fineTuneStartEpoch: null };
+    this.stageNow = { kind: 'initial' };
+    this.afterHead = undefined;
+  }
+
+  /** Head training ended with `records` at `learningRate`: its weights become fine-tuning's starting point. */
+  completeHead(records: readonly EpochRecord[], learningRate: number): void {
+    this.assertLive();
+    this.historyNow = { records: records.filter((r) => r.phase === 'head'), fineTuneStartEpoch: null };
+    this.headRate = learningRate;
+    this.stageNow = { kind: 'head' };
+    this.afterHead = this.snapshot();
+  }
+
+  /**
+   * The classifier holds a head trained elsewhere (loaded from a saved run): continue from it as if
+   * `completeHead` had just run with that history and rate.
+   */
+  resumeFromHead(saved: { history: TrainingHistory; headLearningRate: number }): void {
+    this.completeHead(saved.history.records, saved.headLearningRate);
+  }
+
+  /**
+   * Fine-tuning begins: the weights head training ended with are put back; returns the head's records (to which
+   * fine-tuning's are appended). Throws when no head was trained.
+   */
+  startFineTune(): EpochRecord[] {
+    this.assertLive();
     if (!this.afterHead) throw new Error('fineTune: train the head first (trainHead(session, ...)); fine-tuning starts from a trained head');
     this.restore(this.afterHead);
+    this.historyNow = { records: this.historyNow.records.filter((r) => r.phase === 'head'), fineTuneStartEpoch: null };
+    this.stageNow = { kind: 'head' };
+    return [...this.historyNow.records];
   }
 
-  /** Records the current weights as the start of fine-tuning. */
-  markHeadTrained(): void {
-    this.afterHead = this.snapshot();
+  /** Fine-tuning from block `fromBlock` (frozen prefix ending at `boundary`) ended with `records`, numbered from `firstEpoch`. */
+  completeFineTune(records: readonly EpochRecord[], firstEpoch: number, boundary: string, fromBlock: string): void {
+    this.assertLive();
+    this.historyNow = { records: [...this.historyNow.records.filter((r) => r.phase === 'head'), ...records], fineTuneStartEpoch: firstEpoch };
+    this.stageNow = { kind: 'fine-tune', boundary, fromBlock };
+  }
+
+  /** The seed of augmented view `view` (1..augmentViews) of the training images: one rule for cached and plain paths. */
+  augmentSeed(view: number): number {
+    return derivedSeed(this.seed, `augment-view:${view}`);
+  }
+
+  /** Augmented view `view` (1..augmentViews) of the training pixels (a new set; the session keeps nothing). */
+  augmentedTrainPixels(view: number): PixelInput {
+    if (!this.augment) throw new Error('augmentedTrainPixels: the session has no augmentation');
+    return augmentPixels(this.train as PixelSet, { ...this.augment, seed: this.augmentSeed(view) });
   }
 
   /**
@@ -166,7 +226,7 @@ export class TrainingSession {
     // The suffix is not needed here, but it holds references to the shared layers until disposed.
     suffix.dispose();
     try {
-      const augSeed = derivedSeed(this.seed, `augment-view:${view}`);
+      const augSeed = this.augmentSeed(view);
       const parts = {
         base: this.base.spec.id,
         weights: weightsFingerprint(prefix),
@@ -178,7 +238,7 @@ export class TrainingSession {
         extractor: 'folded',
       };
       return await this.store.get(`${cut}:${split}:${view}`, parts, async () => {
-        const pixels = view === 0 ? set : augmentPixels(set as PixelSet, { ...(this.augment as AugmentOptions), seed: augSeed });
+        const pixels = view === 0 ? set : this.augmentedTrainPixels(view);
         const label = `${cut} ${split}${view ? ` view ${view}` : ''}`;
         const t0 = Date.now();
         const out = await extractFeatures(

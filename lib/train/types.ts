@@ -57,12 +57,3 @@ export interface BatchProgress {
  */
 export type PixelInput = Pick<PixelSet, 'size' | 'count' | 'pixels' | 'labels' | 'classes' | 'files' | 'key'>;
 
-/** The part of a base's description that training needs (structurally lib/model's `BaseSpec`). */
-export interface BaseBlocksSpec {
-  id: string;
-  inputSize: number;
-  /** Range the base expects its input pixels in, e.g. [0, 1] or [-1, 1]. */
-  pixelRange: [number, number];
-  /** Inverted-residual blocks in order; `output` is the name of the block's last layer. */
-  blocks: { index: number; name: string; output: string }[];
-}

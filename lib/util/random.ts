@@ -3,6 +3,9 @@
  * augmentation, rendering, initializer seeds) draws from one of these.
  */
 
+/** The seed used when none is given. */
+export const DEFAULT_SEED = 0;
+
 /** A deterministic pseudo-random generator (mulberry32), independent of Math.random. */
 export interface Rng {
   /** Uniform in [0, 1). */

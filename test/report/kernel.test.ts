@@ -1,10 +1,10 @@
 /** The kernel behind the runner and the notebook tests: tslab's compiler and executor in a child process. */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { KernelSession } from '../../lib/report/kernel';
+import { NotebookKernel } from '../../lib/report/kernel';
 
-test('KernelSession: state across cells, type errors, a leak the probe sees, late faults', { timeout: 90_000 }, async () => {
-  const kernel = await KernelSession.start();
+test('NotebookKernel: state across cells, type errors, a leak the probe sees, late faults', { timeout: 90_000 }, async () => {
+  const kernel = await NotebookKernel.start();
   try {
     const count = async () => {
       const run = await kernel.execute('import * as tfc from "@tensorflow/tfjs";\ntfc.memory().numTensors');

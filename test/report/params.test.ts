@@ -1,35 +1,40 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { notebookParameters, parameterEnvName, smallRun, SMALL_PRESET } from '../../lib/report/params';
-import { releaseReused, reuse, reusedNames } from '../../lib/report/reuse';
+import { notebookParameters } from '../../lib/report/params';
+import { DEFAULT_PARAMETERS, SMALL_PRESET } from '../../lib/experiment/parameters';
+import { releaseReused, reuse, reusedNames } from '../../lib/experiment/reuse';
 
-const defaults = { source: 'auto', imageSize: 160, headEpochs: 10, augment: true, engine: 'auto' };
-
-test('parameterEnvName: camelCase to RPS_SNAKE', () => {
-  assert.equal(parameterEnvName('headEpochs'), 'RPS_HEAD_EPOCHS');
-  assert.equal(parameterEnvName('imageSize'), 'RPS_IMAGE_SIZE');
-  assert.equal(parameterEnvName('seed'), 'RPS_SEED');
-});
-
-test('notebookParameters: defaults, small preset, env overrides by type, aliases', () => {
-  assert.deepEqual(notebookParameters(defaults, { env: {}, show: false }), defaults);
-  const small = notebookParameters(defaults, { env: { RPS_SMALL: '1' }, show: false });
-  assert.equal(small.imageSize, SMALL_PRESET.imageSize);
-  assert.equal(small.headEpochs, SMALL_PRESET.headEpochs);
-  assert.equal(small.source, SMALL_PRESET.source);
-  const env = { RPS_SMALL: 'true', RPS_HEAD_EPOCHS: '4', RPS_AUGMENT: 'off', RPS_BACKEND: 'cpu' };
-  const p = notebookParameters(defaults, { env, show: false, aliases: { engine: 'RPS_BACKEND' } });
-  assert.deepEqual(p, { source: 'rendered', imageSize: SMALL_PRESET.imageSize, headEpochs: 4, augment: false, engine: 'cpu' });
+test('notebookParameters: every experiment parameter, the notebook\'s declarations, the small preset, the environment', () => {
+  // Nothing declared: the shared defaults.
+  const none = notebookParameters({}, { env: {}, show: false });
+  assert.deepEqual({ ...none }, { ...DEFAULT_PARAMETERS });
+  // A declaration changes a shared parameter; a name that is not one is the notebook's own.
+  const p = notebookParameters({ headEpochs: 7, examplesPerClass: 6 }, { env: {}, show: false });
+  assert.equal(p.headEpochs, 7);
+  assert.equal(p.examplesPerClass, 6);
+  assert.equal(p.imageSize, DEFAULT_PARAMETERS.imageSize);
   assert.ok(Object.isFrozen(p));
-  // The parameter's own variable wins over its alias.
-  assert.equal(notebookParameters(defaults, { env: { RPS_ENGINE: 'wasm', RPS_BACKEND: 'cpu' }, show: false, aliases: { engine: 'RPS_BACKEND' } }).engine, 'wasm');
+  // The small preset beats declarations (for the keys it has, shared or the notebook's own); the environment beats both.
+  const small = notebookParameters({ headEpochs: 7, examplesPerClass: 6 }, { env: { RPS_SMALL: '1' }, show: false });
+  assert.equal(small.headEpochs, SMALL_PRESET.headEpochs);
+  assert.equal(small.examplesPerClass, SMALL_PRESET.examplesPerClass);
+  assert.equal(small.data, SMALL_PRESET.data);
+  const env = notebookParameters(
+    { headEpochs: 7, examplesPerClass: 6, flag: true },
+    { env: { RPS_SMALL: 'true', RPS_HEAD_EPOCHS: '4', RPS_AUGMENT: 'off', RPS_BACKEND: 'cpu', RPS_EXAMPLES_PER_CLASS: '3', RPS_FLAG: 'no' }, show: false },
+  );
+  assert.deepEqual([env.headEpochs, env.augment, env.engine, env.examplesPerClass, env.flag], [4, false, 'cpu', 3, false]);
+  // The canonical variable wins over the older alias.
+  assert.equal(notebookParameters({}, { env: { RPS_ENGINE: 'wasm', RPS_BACKEND: 'cpu' }, show: false }).engine, 'wasm');
 });
 
-test('notebookParameters: bad overrides and unknown preset keys are named', () => {
-  assert.throws(() => notebookParameters(defaults, { env: { RPS_IMAGE_SIZE: 'big' }, show: false }), /RPS_IMAGE_SIZE: expected a number, got 'big'/);
-  assert.throws(() => notebookParameters(defaults, { env: { RPS_AUGMENT: 'maybe' }, show: false }), /RPS_AUGMENT: expected true or false/);
-  assert.throws(() => notebookParameters(defaults, { env: { RPS_SMALL: '1' }, show: false, small: { epochs: 1 } as never }), /unknown parameter 'epochs'/);
-  assert.equal(smallRun({ RPS_SMALL: '0' }), false);
+test('notebookParameters: bad values are named, with where they came from', () => {
+  assert.throws(() => notebookParameters({}, { env: { RPS_IMAGE_SIZE: 'big' }, show: false }), /RPS_IMAGE_SIZE: expected an integer >= 32 and a multiple of 32, got 'big'/);
+  assert.throws(() => notebookParameters({}, { env: { RPS_IMAGE_SIZE: '33' }, show: false }), /RPS_IMAGE_SIZE: .*multiple of 32, got 33/);
+  assert.throws(() => notebookParameters({}, { env: { RPS_AUGMENT: 'maybe' }, show: false }), /RPS_AUGMENT: expected true or false/);
+  assert.throws(() => notebookParameters({}, { env: { RPS_BACKEND: 'tpu' }, show: false }), /RPS_BACKEND: expected one of auto, /);
+  assert.throws(() => notebookParameters({ dropout: 1.5 }, { env: {}, show: false }), /dropout \(notebook\): expected a number in \[0, 1\), got 1.5/);
+  assert.throws(() => notebookParameters({ examplesPerClass: 6 }, { env: { RPS_EXAMPLES_PER_CLASS: 'six' }, show: false }), /RPS_EXAMPLES_PER_CLASS: expected a number/);
 });
 
 test('reuse: same key returns the same value, a new key disposes the old one', async () => {

@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { hasCharts, highlightTs, renderIndexHtml, renderNotebookHtml, terminalText } from '../../lib/report/render';
 import { figureHtml, plotlyBundleScript } from '../../lib/report/display';
 import { notebookJson, readNotebook, toLines, type Notebook } from '../../lib/report/notebook';
-import { experimentDir, readPhaseRecord } from '../../lib/report/handoff';
 import { countDrawnCharts } from '../../scripts/notebooks/check-reports';
 import { readFaultLog, scanNotebook } from '../../scripts/notebooks/run-jupyter';
 
@@ -111,11 +110,3 @@ test('run-jupyter: error outputs and kernel fault messages are found by cell; th
   }
 });
 
-test('handoff: run folders are keyed by data, base and seed; a missing phase names the notebook to run', () => {
-  const id = { data: 'k1', base: 'embedded', seed: 0 };
-  assert.equal(experimentDir(id, '/c'), experimentDir({ ...id }, '/c'));
-  assert.notEqual(experimentDir(id, '/c'), experimentDir({ ...id, seed: 1 }, '/c'));
-  assert.notEqual(experimentDir(id, '/c'), experimentDir({ ...id, data: 'k2' }, '/c'));
-  assert.throws(() => readPhaseRecord('/nonexistent/run', 'head'), /run notebooks\/03_transfer_learning\.ipynb first/);
-  assert.throws(() => readPhaseRecord('/nonexistent/run', 'fine-tune'), /run notebooks\/04_fine_tune\.ipynb first/);
-});

@@ -21,6 +21,7 @@ export function tinyBase(size = 32, seed = 1): LoadedBase {
       pixelRange: [-1, 1],
       cutLayer: 'out_relu',
       provenance: 'random weights (test)',
+      pretraining: 'nothing (random weights)',
       blocks,
       online: false,
     },

@@ -13,7 +13,7 @@ import { unfreezeFrom } from '../../lib/model/surgery';
 import { FeatureBatchSource } from '../../lib/train/batches';
 import { fitOnSource, type FitOptions } from '../../lib/train/loop';
 import { batchSliceSizes, defaultTrainWorkers, DEFAULT_TRAIN_PARTS } from '../../lib/train/parallel';
-import { resolvePipelineOptions } from '../../lib/train/pipeline';
+import { resolveParameters } from '../../lib/experiment/parameters';
 import { parseCliArgs } from '../../lib/cli/train';
 import { createRng } from '../../lib/util/random';
 import { maxRelativeError, tinyClassifier, weightValues } from './helpers';
@@ -118,9 +118,9 @@ test("a worker's error surfaces with its message", async () => {
 });
 
 test('defaults, option checks, and models that cannot be split', async () => {
-  assert.equal(parseCliArgs(['--train-workers', '2']).trainWorkers, 2);
-  assert.throws(() => parseCliArgs(['--train-workers', '0']), /--train-workers/);
-  assert.throws(() => resolvePipelineOptions({ trainWorkers: 1.5 }), /trainWorkers: expected an integer >= 1/);
+  assert.equal(parseCliArgs(['--train-workers', '2'], {}).parameters.values.trainWorkers, 2);
+  assert.throws(() => parseCliArgs(['--train-workers', '0'], {}), /--train-workers/);
+  assert.throws(() => resolveParameters([{ from: 'options', values: { trainWorkers: 1.5 } }]), /trainWorkers \(options\): expected an integer >= 1/);
 
   const conv = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 2], filters: 2, kernelSize: 1 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })] });
   const head = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 3, activation: 'softmax' })] });

@@ -10,35 +10,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
 import { buildMobileNetV2 } from '../../lib/model/mobilenet_v2';
-import { runPipeline } from '../../lib/train/pipeline';
-import { encodePng } from '../../lib/util/png';
-import { syntheticPixels } from './helpers';
-
-async function saveModelJson(model: tf.LayersModel, dir: string): Promise<string> {
-  fs.mkdirSync(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      const data = a.weightData as ArrayBuffer;
-      fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(data));
-      fs.writeFileSync(
-        path.join(dir, 'model.json'),
-        JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }),
-      );
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return path.join(dir, 'model.json');
-}
-
-function writeSplit(root: string, count: number, seed: number): void {
-  const set = syntheticPixels(count, 32, seed);
-  const per = 32 * 32 * 3;
-  for (let i = 0; i < count; i++) {
-    const dir = path.join(root, set.classes[set.labels[i]]);
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, `img_${String(i).padStart(3, '0')}.png`), encodePng(set.pixels.subarray(i * per, (i + 1) * per), 32, 32));
-  }
-}
+import { saveModelJson, writeSplit } from '../experiment/fixtures';
+import { runPipeline } from '../../lib/experiment/pipeline';
 
 test('runPipeline trains both phases, evaluates, saves model + metrics + options, and leaks no tensors', async () => {
   await initEngine({ engine: 'wasm', quiet: true });
@@ -60,16 +33,16 @@ test('runPipeline trains both phases, evaluates, saves model + metrics + options
         data: path.join(tmp, 'data'),
         base: modelJson,
         imageSize: 32,
-        epochs: 2,
+        headEpochs: 2,
         fineTuneEpochs: 2,
         fineTuneFrom: 'block_16',
-        learningRate: 0.01,
+        headLearningRate: 0.01,
         batchSize: 8,
         augmentViews: 2,
         seed: 3,
         workers: 1,
         cacheDir: path.join(tmp, 'cache'),
-        outDir: path.join(tmp, 'out'),
+        out: path.join(tmp, 'out'),
         progress: 'lines',
       });
     } finally {
@@ -78,8 +51,8 @@ test('runPipeline trains both phases, evaluates, saves model + metrics + options
     assert.equal(tf.memory().numTensors - before, 0, 'the pipeline left tensors behind');
     const out = lines.join('\n');
     assert.match(out, /head only, test set:(.|\n)*after fine-tuning from block_16/);
-    assert.match(out, /options:\n(.|\n)*imageSize\s+32(.|\n)*fineTuneFrom\s+block_16/);
-    assert.deepEqual(result.history.records.map((r) => r.phase), ['head', 'head', 'fine-tune', 'fine-tune']);
+    assert.match(out, /parameters:\n(.|\n)*imageSize\s+32(.|\n)*fineTuneFrom\s+block_16/);
+    assert.deepEqual(result.history.records.map((r: { phase: string }) => r.phase), ['head', 'head', 'fine-tune', 'fine-tune']);
     assert.equal(result.history.fineTuneStartEpoch, 3);
     assert.equal(result.data.train, 30);
     assert.equal(result.head.evaluation.count, 12);
@@ -95,6 +68,32 @@ test('runPipeline trains both phases, evaluates, saves model + metrics + options
     const meta = JSON.parse(fs.readFileSync(path.join(result.files.model, 'metadata.json'), 'utf8'));
     assert.deepEqual(meta.classes, ['rock', 'paper', 'scissors']);
     assert.equal(meta.inputSize, 32);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('a fine-tuning block the base lacks fails before any training (issue #14: it failed after the head phase)', async () => {
+  await initEngine({ engine: 'wasm', quiet: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rps-pipeline-'));
+  try {
+    writeSplit(path.join(tmp, 'data', 'rps'), 12, 1);
+    writeSplit(path.join(tmp, 'data', 'rps-test-set'), 6, 2);
+    const base = buildMobileNetV2({ alpha: 0.35, inputSize: 32, seed: 4 });
+    const modelJson = await saveModelJson(base, path.join(tmp, 'base'));
+    base.dispose();
+    const epochs: string[] = [];
+    const options = { engine: 'wasm' as const, data: path.join(tmp, 'data'), base: modelJson, imageSize: 32, workers: 1, cacheDir: path.join(tmp, 'cache'), out: path.join(tmp, 'out') };
+    const log = console.log;
+    console.log = (...a: unknown[]) => epochs.push(a.join(' '));
+    try {
+      await assert.rejects(runPipeline({ ...options, fineTuneFrom: 'block_99', progress: 'lines' }), /block_99/);
+      await assert.rejects(runPipeline({ ...options, fineTuneFrom: 99, progress: 'lines' }), /99/);
+    } finally {
+      console.log = log;
+    }
+    assert.equal(epochs.filter((l) => /\[head\] epoch/.test(l)).length, 0, 'no epoch may run');
+    assert.equal(fs.existsSync(path.join(tmp, 'out', 'model')), false);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
 import { createTrainingSession, type TrainingSession } from '../../lib/train/session';
 import { fineTune, trainHead } from '../../lib/train/phases';
-import { evaluateSession } from '../../lib/evaluate/session';
+import { evaluateSession } from '../../lib/experiment/evaluate';
 import { syntheticPixels, tinyClassifier } from './helpers';
 
 const phase = { epochs: 2, batchSize: 8, earlyStopping: false as const };

@@ -1,9 +1,8 @@
 /**
  * `FusedBatchNorm` (BatchNormalization in inference mode, and in training mode once the batch statistics are
- * known) for wasm. wasm's own kernel walks the activation with a per-element channel lookup and costs about ten
- * times as much as the equivalent `x * s + b` with per-channel `s = scale / sqrt(variance + eps)` and
- * `b = offset - mean * s`: two broadcasting XNNPACK passes after a few channel-sized ops. Measured on
- * [32, 10, 10, 576]: 7.5 ms vs 0.7 ms. Other shapes of the statistics (not per-channel vectors) go to wasm's kernel.
+ * known) for wasm. wasm's own kernel walks the activation with a per-element channel lookup, far slower than the
+ * equivalent `x * s + b` with per-channel `s = scale / sqrt(variance + eps)` and `b = offset - mean * s`: two
+ * broadcasting XNNPACK passes after a few channel-sized ops (README's kernel table has the figures). Other shapes of the statistics (not per-channel vectors) go to wasm's kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import { asTensor } from './common';

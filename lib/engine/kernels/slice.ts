@@ -1,8 +1,7 @@
 /**
  * `Slice` for wasm. wasm's own kernel first copies the whole input out of the wasm heap into a new JavaScript
  * buffer (`readSync`), then copies the slice from there; for a large activation that allocation and copy cost
- * far more than the slice (measured 20 to 40 ms for a [1, 7, 7, 18432] window of a [1, 12, 12, 18432] tensor,
- * wall time varying with garbage collection). This one copies the slice's contiguous runs straight from the
+ * far more than the slice (README's kernel table has the figures). This one copies the slice's contiguous runs straight from the
  * input's heap view into the output's. Strings go to wasm's kernel.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,5 +1,6 @@
 /** Evaluation figures (pure: results -> plotly specs): confusion matrix heatmap and a misclassified gallery. */
-import type { EvaluationReport, MisclassifiedExample } from '../../evaluate/metrics';
+import type { EvaluationReport } from '../../evaluate/metrics';
+import type { MisclassifiedImage } from '../../evaluate/mistakes';
 import { pngDataUri } from '../../util/png';
 import type { PlotlyFigure } from './types';
 
@@ -37,18 +38,11 @@ export function confusionMatrixFigure(report: EvaluationReport, options: { title
   };
 }
 
-/** One image of the gallery: the mistake and its pixels (RGB, `size`x`size`). */
-export interface GalleryItem {
-  example: MisclassifiedExample;
-  pixels: Uint8Array;
-  size: number;
-}
-
 /**
  * A grid of the most confidently misclassified images, each titled `true → predicted` with the probability
  * of every class. Images are inline PNG data URIs (plotly `image` traces), so the figure works offline.
  */
-export function misclassifiedGalleryFigure(items: GalleryItem[], options: { columns?: number; title?: string } = {}): PlotlyFigure {
+export function misclassifiedGalleryFigure(items: MisclassifiedImage[], options: { columns?: number; title?: string } = {}): PlotlyFigure {
   const title = options.title ?? 'Most confident mistakes';
   if (!items.length) {
     return {

@@ -1,0 +1,170 @@
+/**
+ * The whole recipe in one call: `prepareExperiment` (engine, data, pixels, base, classifier, session), head
+ * training, fine-tuning, evaluation after each, and saving. Used by the CLI (`npm run train`) and the benchmarks;
+ * the notebooks run the same steps one by one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { EngineInfo } from '../engine/engine';
+import { formatEvaluation, type EvaluationReport } from '../evaluate/metrics';
+import { saveClassifier } from '../model/persist';
+import { fineTune, fineTuneLearningRate, trainHead, type PhaseResult } from '../train/phases';
+import { createProgressCallbacks, DEFAULT_PROGRESS, formatDuration, PROGRESS_MODES, type ProgressMode } from '../train/progress';
+import type { TrainingHistory } from '../train/types';
+import { writeJsonAtomic } from '../util/atomic';
+import { evaluateSession } from './evaluate';
+import { formatParameters, PARAMETERS, resolveParameters, type ExperimentParameters, type ResolvedParameters } from './parameters';
+import { fineTunePhaseOptions, headPhaseOptions, prepareExperiment } from './prepare';
+
+/** Where and how a pipeline run reports; its experiment is described by `ExperimentParameters`. */
+export interface RunOptions {
+  /** Where the model, metrics.json and options.json go. Default `RUN_DEFAULTS.out`. */
+  out?: string;
+  /** Progress display (see lib/train/progress.ts). Default `DEFAULT_PROGRESS`. */
+  progress?: ProgressMode;
+}
+
+export const RUN_DEFAULTS = { out: path.join('runs', 'latest'), progress: DEFAULT_PROGRESS } as const;
+
+/** Any parameters (the rest at their defaults) and where the results go. */
+export type PipelineOptions = Partial<ExperimentParameters> & RunOptions;
+
+export interface PipelineResult {
+  parameters: ExperimentParameters;
+  engine: EngineInfo;
+  data: { source: string; train: number; test: number; classes: string[]; skipped: number };
+  base: { id: string; inputSize: number; source: string };
+  history: TrainingHistory;
+  head: { phase: PhaseSummary; evaluation: EvaluationReport };
+  fineTune?: { phase: PhaseSummary; evaluation: EvaluationReport };
+  /** Wall-clock seconds of each step and in total. */
+  timings: Record<string, number>;
+  /** Where the model and JSON files were written. */
+  files: { model: string; metrics: string; options: string };
+}
+
+/** A phase's result without the per-epoch records (those are in `history`). */
+export type PhaseSummary = Omit<PhaseResult, 'records'>;
+
+function summary(r: PhaseResult): PhaseSummary {
+  const { records: _records, ...rest } = r;
+  return rest;
+}
+
+/** Throws naming the folder when `dir` cannot be created or written (checked before any training). */
+function checkWritable(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const probe = path.join(dir, `.write-check-${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.unlinkSync(probe);
+  } catch (err) {
+    throw new Error(`out: cannot write to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another --out`);
+  }
+}
+
+/** Throws when an evaluation shows non-finite outputs: such a model must not be saved. */
+function checkFinite(evaluation: EvaluationReport, after: string): void {
+  if (!Number.isFinite(evaluation.loss)) {
+    throw new Error(`after ${after}, the model gives non-finite outputs (test loss ${evaluation.loss}); nothing was saved. Try a lower learning rate.`);
+  }
+}
+
+/**
+ * Runs everything and saves `<out>/model/`, `<out>/metrics.json` and `<out>/options.json`. The parameters in
+ * `options` are resolved over the defaults; `from` says where each came from, for the printed table (the CLI
+ * passes it). Fails before any training on a bad parameter, an unknown fine-tuning block or an unwritable `out`;
+ * a run whose final model gives non-finite outputs fails and saves nothing.
+ */
+export async function runPipeline(options: PipelineOptions = {}, from?: Partial<ResolvedParameters['from']>): Promise<PipelineResult> {
+  const { out: outOption, progress: progressOption, ...values } = options;
+  const resolved = resolveParameters([{ from: 'options', values }]);
+  Object.assign(resolved.from, from);
+  if (resolved.values.fineTuneLearningRate === undefined) {
+    resolved.values.fineTuneLearningRate = fineTuneLearningRate(resolved.values.headLearningRate);
+    resolved.from.fineTuneLearningRate = PARAMETERS.fineTuneLearningRate.defaultText ?? 'default';
+  }
+  const p = resolved.values;
+  const progress = progressOption ?? RUN_DEFAULTS.progress;
+  if (!PROGRESS_MODES.includes(progress)) throw new Error(`progress: expected one of ${PROGRESS_MODES.join(', ')}, got '${progress}'`);
+  const out = path.resolve(outOption ?? RUN_DEFAULTS.out);
+  const quiet = progress === 'silent';
+  const log = (line: string) => {
+    if (!quiet) console.log(line);
+  };
+  checkWritable(out);
+  log(`rps-transfer pipeline, parameters:\n${formatParameters(resolved)}\n  out: ${out}`);
+  const timings: Record<string, number> = {};
+  const t0 = Date.now();
+  let mark = t0;
+  const lap = (name: string) => {
+    const now = Date.now();
+    timings[name] = (now - mark) / 1000;
+    mark = now;
+  };
+
+  const exp = await prepareExperiment(p, { quiet, callbacks: createProgressCallbacks({ mode: progress }) });
+  try {
+    Object.assign(timings, exp.timings);
+    mark = Date.now();
+    const head = await trainHead(exp.session, headPhaseOptions(p));
+    lap('head');
+    const headEval = await evaluateSession(exp.session);
+    lap('evaluateHead');
+    checkFinite(headEval, 'head training');
+    log(`head only, test set:\n${formatEvaluation(headEval)}`);
+    let ft: PipelineResult['fineTune'];
+    if (p.fineTuneEpochs > 0) {
+      const phase = await fineTune(exp.session, fineTunePhaseOptions(p));
+      lap('fineTune');
+      const evaluation = await evaluateSession(exp.session);
+      lap('evaluateFineTune');
+      checkFinite(evaluation, 'fine-tuning');
+      log(`after fine-tuning from ${phase.fromBlock}, test set:\n${formatEvaluation(evaluation)}`);
+      ft = { phase: summary(phase), evaluation };
+    }
+
+    const modelDir = path.join(out, 'model');
+    await saveClassifier(exp.classifier, modelDir, {
+      classes: exp.classes,
+      inputSize: p.imageSize,
+      pixelRange: exp.base.spec.pixelRange,
+      base: exp.base.spec.id,
+      fineTunedFrom: ft ? exp.fineTuneAt.block : null,
+      testAccuracy: (ft ?? { evaluation: headEval }).evaluation.accuracy,
+    });
+    lap('save');
+    timings.total = (Date.now() - t0) / 1000;
+    const result: PipelineResult = {
+      parameters: p,
+      engine: exp.engine,
+      data: { source: exp.data.source, train: exp.train.count, test: exp.test.count, classes: exp.classes, skipped: exp.data.skipped.length },
+      base: { id: exp.base.spec.id, inputSize: exp.base.spec.inputSize, source: exp.base.source },
+      history: exp.history,
+      head: { phase: summary(head), evaluation: headEval },
+      fineTune: ft,
+      timings,
+      files: { model: modelDir, metrics: path.join(out, 'metrics.json'), options: path.join(out, 'options.json') },
+    };
+    writeJsonAtomic(result.files.options, { ...p, out, progress });
+    writeJsonAtomic(result.files.metrics, {
+      engine: exp.engine.summary,
+      data: result.data,
+      base: result.base,
+      headTestAccuracy: headEval.accuracy,
+      fineTuneTestAccuracy: ft?.evaluation.accuracy ?? null,
+      history: result.history,
+      head: result.head,
+      fineTune: result.fineTune ?? null,
+      timings,
+    });
+    log(
+      `done in ${formatDuration(timings.total)}: test accuracy head only ${(headEval.accuracy * 100).toFixed(2)} %` +
+        (ft ? `, after fine-tuning ${(ft.evaluation.accuracy * 100).toFixed(2)} %` : '') +
+        `; saved to ${out}`,
+    );
+    return result;
+  } finally {
+    exp.dispose();
+  }
+}

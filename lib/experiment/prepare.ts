@@ -1,0 +1,256 @@
+/**
+ * The one assembly of an experiment: engine -> data -> pixels -> base -> classifier -> training session, from
+ * `ExperimentParameters`. The CLI (`runPipeline`), the notebooks and the benchmarks all build through here.
+ *
+ * Each piece is kept for the process's lifetime (`reuse`) and rebuilt only when the parameters it depends on
+ * change, so that re-executing a notebook cell is quick and leaks no tensors; `Experiment.dispose()` releases
+ * them (the CLI does at the end; a notebook kernel keeps them).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initEngine, type EngineInfo } from '../engine/engine';
+import { defaultDataCacheDir } from '../data/cache-dir';
+import { loadDataset } from '../data/load';
+import { loadPixels, type PixelSet } from '../data/pixels';
+import type { DataSplits } from '../data/types';
+import { loadBase } from '../model/bases';
+import { copyWeightsByName } from '../model/weights';
+import { buildClassifier } from '../model/surgery';
+import type { LoadedBase } from '../model/types';
+import { fineTuneBoundary, type FineTuneOptions, type PhaseOptions } from '../train/phases';
+import { createProgressCallbacks, type TrainingCallbacks } from '../train/progress';
+import { parseLrSchedule } from '../train/schedule';
+import { createTrainingSession, type TrainingSession } from '../train/session';
+import type { TrainingHistory } from '../train/types';
+import { augmentationOf, identityParameters, PARAMETERS, type ExperimentParameters, type ParameterName } from './parameters';
+import { releaseReused, reuse } from './reuse';
+import { experimentDir, loadPhase, type ExperimentIdentity, type PhaseRecord, type SavedPhase } from './runs';
+
+export interface PrepareOptions {
+  /** No engine line, data summary or render progress printed. Default false. */
+  quiet?: boolean;
+  /** Progress hooks of the training session. Default: a line per epoch (`createProgressCallbacks({ mode: 'lines' })`). */
+  callbacks?: TrainingCallbacks;
+}
+
+/** Everything a training run works with. The experiment owns it all: call `dispose()`, never dispose the parts. */
+export class Experiment {
+  constructor(
+    readonly parameters: Readonly<ExperimentParameters>,
+    readonly engine: EngineInfo,
+    readonly cacheDir: string,
+    readonly data: DataSplits,
+    readonly train: PixelSet,
+    readonly test: PixelSet,
+    readonly base: LoadedBase,
+    readonly classifier: tf.LayersModel,
+    readonly session: TrainingSession,
+    readonly identity: ExperimentIdentity,
+    /** Where this experiment's phases are saved (`savePhase`). */
+    readonly runDir: string,
+    /** The block fine-tuning starts at and the layer that ends the frozen prefix then (resolved before any training). */
+    readonly fineTuneAt: { block: string; boundary: string },
+    /** Seconds each step of the assembly took in this call (`engine`, `data`, `pixels`, `base`, `session`). */
+    readonly timings: Record<string, number>,
+  ) {}
+
+  get classes(): string[] {
+    return this.train.classes;
+  }
+
+  get history(): TrainingHistory {
+    return this.session.history;
+  }
+
+  get headLearningRate(): number | undefined {
+    return this.session.headLearningRate;
+  }
+
+  /** Releases the session, classifier and base (idempotent). */
+  dispose(): void {
+    releaseExperiment();
+  }
+}
+
+const SLOTS = { base: 'experiment:base', model: 'experiment:model' } as const;
+
+/** Disposes whatever `prepareExperiment` keeps (classifier and session, then the base). */
+export function releaseExperiment(): void {
+  releaseReused(SLOTS.model);
+  releaseReused(SLOTS.base);
+}
+
+/**
+ * The base's weights as loaded. Training a classifier changes the base's shared layers in place (fine-tuning), so
+ * every new classifier starts from these: a rebuilt experiment never continues from an earlier one's training.
+ */
+const pristine = new WeakMap<LoadedBase, Map<tf.LayerVariable, Float32Array>>();
+
+function resetBaseWeights(base: LoadedBase): void {
+  const saved = pristine.get(base);
+  if (!saved) throw new Error('prepareExperiment: the base was not loaded by prepareBase');
+  for (const w of base.model.weights) {
+    const v = saved.get(w);
+    if (!v) throw new Error(`prepareExperiment: base weight '${w.name}' has no saved value`);
+    const t = tf.tensor(v, w.shape as number[], 'float32');
+    w.write(t);
+    t.dispose();
+  }
+}
+
+/** The parameters of the given groups (for the keys of what they build). */
+function pick(p: ExperimentParameters, ...names: ParameterName[]): Record<string, unknown> {
+  return Object.fromEntries(names.map((k) => [k, p[k]]));
+}
+
+/** The data splits and their pixels at the parameters' image size (decoded once, then from the pixel cache). */
+export async function prepareData(
+  p: ExperimentParameters,
+  options: { quiet?: boolean; onLoaded?: () => void } = {},
+): Promise<{ data: DataSplits; train: PixelSet; test: PixelSet }> {
+  const quiet = options.quiet ?? false;
+  const cacheDir = p.cacheDir ?? defaultDataCacheDir();
+  const data = await loadDataset({ source: p.data, cacheDir, render: { train: p.renderedTrain, test: p.renderedTest }, seed: p.seed, quiet });
+  options.onLoaded?.();
+  const train = await loadPixels(data.train, { size: p.imageSize, cacheDir, quiet });
+  const test = await loadPixels(data.test, { size: p.imageSize, cacheDir, quiet });
+  return { data, train, test };
+}
+
+function baseSlotKey(p: ExperimentParameters): Record<string, unknown> {
+  return { ...pick(p, 'base', 'imageSize'), cacheDir: p.cacheDir ?? defaultDataCacheDir() };
+}
+
+/** The base at the parameters' image size, kept for the process like everything `prepareExperiment` builds on it. */
+export async function prepareBase(p: ExperimentParameters, options: { quiet?: boolean } = {}): Promise<LoadedBase> {
+  const cacheDir = p.cacheDir ?? defaultDataCacheDir();
+  const load = async () => {
+    const base = await loadBase({ base: p.base, inputSize: p.imageSize, cacheDir, quiet: options.quiet });
+    pristine.set(base, new Map(base.model.weights.map((w) => [w, Float32Array.from(w.read().dataSync() as Float32Array)])));
+    return base;
+  };
+  return reuse(SLOTS.base, baseSlotKey(p), load, (b) => {
+    // Everything built on the base goes first.
+    releaseReused(SLOTS.model);
+    b.model.dispose();
+  });
+}
+
+/**
+ * Builds (or reuses) the engine, data, pixels, base, classifier and session for `p`. Changing the base or image
+ * size reloads the base; changing the head, the validation split, the augmentation or the seed builds a new
+ * classifier and session on the base's original weights; training parameters (epochs, learning rates) change
+ * nothing here, so the phases can be re-run with other ones on the same session. The fine-tuning block is resolved against the base here, so a bad `fineTuneFrom`
+ * fails before any training.
+ */
+export async function prepareExperiment(p: ExperimentParameters, options: PrepareOptions = {}): Promise<Experiment> {
+  const quiet = options.quiet ?? false;
+  const cacheDir = p.cacheDir ?? defaultDataCacheDir();
+  const timings: Record<string, number> = {};
+  let mark = Date.now();
+  const lap = (name: string) => {
+    const now = Date.now();
+    timings[name] = (now - mark) / 1000;
+    mark = now;
+  };
+  const engine = await initEngine({ engine: p.engine, quiet });
+  lap('engine');
+  const { data, train, test } = await prepareData(p, { quiet, onLoaded: () => lap('data') });
+  lap('pixels');
+  const base = await prepareBase(p, { quiet });
+  lap('base');
+  const augment = augmentationOf(p);
+  const modelKey = {
+    ...baseSlotKey(p),
+    ...pick(p, 'dropout', 'hiddenUnits', 'seed', 'validationSplit', 'augmentViews', 'workers'),
+    augment,
+    classes: train.classes,
+    train: train.key,
+    test: test.key,
+  };
+  // The classifier and its session are built together, on the base as loaded: a session that starts from a
+  // classifier an earlier session trained would continue from that training (and its validation images).
+  const { classifier, session } = await reuse(
+    SLOTS.model,
+    modelKey,
+    () => {
+      resetBaseWeights(base);
+      const classifier = buildClassifier(base, { numClasses: train.classes.length, dropout: p.dropout, hiddenUnits: p.hiddenUnits, seed: p.seed });
+      const session = createTrainingSession({
+        base,
+        classifier,
+        train,
+        test,
+        seed: p.seed,
+        validationSplit: p.validationSplit,
+        augment,
+        augmentViews: p.augmentViews,
+        cacheDir,
+        workers: p.workers,
+        callbacks: options.callbacks ?? createProgressCallbacks({ mode: 'lines' }),
+      });
+      return { classifier, session };
+    },
+    (m) => {
+      m.session.dispose();
+      m.classifier.dispose();
+    },
+  );
+  const fineTuneAt = fineTuneBoundary(session, p.fineTuneFrom);
+  lap('session');
+  const identity = experimentIdentity(p, train, test, base);
+  return new Experiment(p, engine, cacheDir, data, train, test, base, classifier, session, identity, experimentDir(identity, cacheDir), fineTuneAt, timings);
+}
+
+/** The identity of the experiment `p` builds: data by content, the resolved base, and the other identity parameters. */
+function experimentIdentity(p: ExperimentParameters, train: PixelSet, test: PixelSet, base: LoadedBase): ExperimentIdentity {
+  // The data's and base's own parameters are pinned down by the content keys and the resolved base id.
+  const own = Object.fromEntries(Object.entries(identityParameters(p)).filter(([k]) => PARAMETERS[k as ParameterName].group !== 'data' && k !== 'base'));
+  return { train: train.key, test: test.key, base: base.spec.id, parameters: own };
+}
+
+/** The head phase's options from the parameters. */
+export function headPhaseOptions(p: ExperimentParameters): PhaseOptions {
+  return {
+    epochs: p.headEpochs,
+    learningRate: p.headLearningRate,
+    optimizer: p.headOptimizer,
+    ...trainingOptions(p),
+  };
+}
+
+/** The fine-tuning phase's options from the parameters (its learning rate, when unset, derives from the head's). */
+export function fineTunePhaseOptions(p: ExperimentParameters): FineTuneOptions {
+  return {
+    from: p.fineTuneFrom,
+    epochs: p.fineTuneEpochs,
+    learningRate: p.fineTuneLearningRate,
+    optimizer: p.fineTuneOptimizer,
+    ...trainingOptions(p),
+  };
+}
+
+function trainingOptions(p: ExperimentParameters): PhaseOptions {
+  return {
+    batchSize: p.batchSize,
+    earlyStopping: p.patience > 0 ? { patience: p.patience } : false,
+    schedule: parseLrSchedule(p.lrSchedule),
+    trainWorkers: p.trainWorkers,
+  };
+}
+
+/**
+ * Puts the weights of a saved phase into the experiment's classifier (by layer name; the loaded copy is disposed)
+ * and returns the phase's record. After `'head'`, the session continues from the trained head: its history,
+ * learning rate and fine-tuning starting point. Throws naming the notebook to run first when the phase was not
+ * saved for this experiment (and how saved runs differ), and naming the layer when the saved model does not fit.
+ */
+export async function restorePhase(exp: Experiment, phase: SavedPhase): Promise<PhaseRecord> {
+  const { classifier: saved, record } = await loadPhase(exp.runDir, phase, exp.identity);
+  try {
+    copyWeightsByName(saved.model, exp.classifier, `restorePhase(${phase})`);
+  } finally {
+    saved.model.dispose();
+  }
+  if (phase === 'head') exp.session.resumeFromHead(record);
+  return record;
+}
