@@ -1,12 +1,18 @@
-/** Worker-thread entry of the parallel pixel decoder: decodes the files it is sent and returns their RGB bytes. */
-import { parentPort } from 'node:worker_threads';
+/**
+ * Worker side of the parallel pixel decoder (./decode-pool.ts): decodes the files it is sent and returns their RGB
+ * bytes. A file that cannot be decoded is an answer (the caller skips and lists it), not a failed call.
+ */
+import { serveWorkerCalls } from '../engine/pool_worker';
 import { decodeImage } from './decode';
+import type { DecodeCall, DecodeReply } from './decode-pool';
 
-if (!parentPort) throw new Error('lib/data/decode-worker.ts must run in a worker thread (started by loadPixels)');
-const port = parentPort;
-port.on('message', (msg: { id: number; file: string; size: number }) => {
-  decodeImage(msg.file, msg.size).then(
-    (pixels) => port.postMessage({ id: msg.id, pixels }, [pixels.buffer as ArrayBuffer]),
-    (err: Error) => port.postMessage({ id: msg.id, error: err.message }),
-  );
+serveWorkerCalls({
+  decode: async ({ file, size }: DecodeCall) => {
+    try {
+      const pixels = await decodeImage(file, size);
+      return { value: { pixels } satisfies DecodeReply, transfer: [pixels.buffer as ArrayBuffer] };
+    } catch (err) {
+      return { value: { error: (err as Error).message } satisfies DecodeReply };
+    }
+  },
 });

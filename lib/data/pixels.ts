@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { cacheKey } from '../util/hash';
 import { decodeImage } from './decode';
-import { decodeInWorkers, decodeWorkerFile } from './decode-pool';
+import { decodeInWorkers } from './decode-pool';
 import { defaultDataCacheDir } from './cache-dir';
 import type { Dataset, SkippedFile } from './types';
 
@@ -140,7 +140,7 @@ async function decodeAll(ds: Dataset, size: number, key: string, options: LoadPi
   };
   const workers = options.workers ?? os.availableParallelism();
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`loadPixels: workers must be a positive integer, got ${workers}`);
-  if (workers > 1 && total >= PARALLEL_MIN_IMAGES && decodeWorkerFile()) {
+  if (workers > 1 && total >= PARALLEL_MIN_IMAGES) {
     await decodeInWorkers(ds.items.map((it) => it.file), size, workers, store);
   } else {
     for (let i = 0; i < total; i++) {

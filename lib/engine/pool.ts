@@ -1,10 +1,12 @@
 /**
- * A small pool of worker threads that each load one module (a .ts file works too: the worker registers ts-node
- * itself, so the pool also works where the parent compiled its TypeScript some other way, e.g. a tslab kernel).
- * Calls are addressed to one worker; the worker side is `serveWorkerCalls` (./pool_worker.ts).
+ * The project's one pool of worker threads (decoding, rendering, feature extraction, training steps). Each worker
+ * loads one module (a .ts file works too: the worker registers ts-node itself, so the pool also works where the
+ * parent compiled its TypeScript some other way, e.g. a tslab kernel). Calls are addressed to one worker; the
+ * worker side is `serveWorkerCalls` (./pool_worker.ts); `runJobs` spreads a list of jobs over the workers.
  *
- * Idle workers are unref'd, so a pool kept for the next call never holds the process open; pools kept by key
- * (`sharedWorkerPool`) end with `shutdownWorkerPools()`.
+ * A pool is either lent for one piece of work (`withWorkerPool`) or kept by key for the next call
+ * (`sharedWorkerPool`, ended by `shutdownWorkerPools()`). Idle workers are unref'd, so a kept pool never holds the
+ * process open.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -43,6 +45,18 @@ export type WorkerReply =
   | { id: number; type: 'result'; value: unknown }
   | { id: number; type: 'error'; message: string; stack?: string }
   | { id: number; type: 'event'; value: unknown };
+
+/** Options of `WorkerPool.runJobs`. */
+export interface RunJobsOptions<J> {
+  /** Use workers 0..workers-1 only. Default: all of the pool. */
+  workers?: number;
+  /** Calls kept in flight per worker. Default 1; 2 keeps a worker busy while this thread handles a result. */
+  inFlight?: number;
+  /** Called after each job with (done, total). An exception it throws fails the run like a failed job. */
+  onProgress?: (done: number, total: number) => void;
+  /** Names a job in the error of its failure (e.g. 'rendering /x/rock01-000.png'). */
+  describe?: (job: J, index: number) => string;
+}
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -87,9 +101,9 @@ export class WorkerPool {
       const w = new Worker(BOOTSTRAP, { eval: true, execArgv: [], workerData: { bootstrap, data: options.data, index: i } });
       const pending = new Map<number, Pending>();
       w.on('message', (msg: WorkerReply) => this.onMessage(pending, msg));
-      w.on('error', (err) => this.fail(new Error(`worker ${i} of ${path.basename(script)} failed: ${err.message}`)));
+      w.on('error', (err) => this.fail(i, new Error(`worker ${i} of ${path.basename(script)} failed: ${err.message}`)));
       w.on('exit', (code) => {
-        if (!this.closed) this.fail(new Error(`worker ${i} of ${path.basename(script)} exited with code ${code}`));
+        if (!this.closed) this.fail(i, new Error(`worker ${i} of ${path.basename(script)} exited with code ${code}`));
       });
       w.unref();
       this.workers.push(w);
@@ -120,6 +134,40 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Runs `run(job, worker, index)` for every job, handing the next job to a worker as soon as it frees up, and
+   * resolves with the results placed by job index. The first failure stops the feeding; the run rejects with it
+   * (named by `describe`) once the calls already sent have settled, so nothing a job writes changes after the
+   * caller saw the failure. A failed job leaves the pool usable; a dead worker makes it unusable (`usable`).
+   */
+  async runJobs<J, R>(jobs: readonly J[], run: (job: J, worker: number, index: number) => Promise<R>, options: RunJobsOptions<J> = {}): Promise<R[]> {
+    const workers = options.workers ?? this.size;
+    const inFlight = options.inFlight ?? 1;
+    if (!Number.isInteger(workers) || workers < 1 || workers > this.size) {
+      throw new Error(`WorkerPool.runJobs: workers must be an integer in [1, ${this.size}], got ${workers}`);
+    }
+    if (!Number.isInteger(inFlight) || inFlight < 1) throw new Error(`WorkerPool.runJobs: inFlight must be a positive integer, got ${inFlight}`);
+    const results: R[] = new Array(jobs.length);
+    let next = 0;
+    let done = 0;
+    let failure: Error | undefined;
+    const lane = async (worker: number): Promise<void> => {
+      while (!failure && next < jobs.length) {
+        const index = next++;
+        try {
+          results[index] = await run(jobs[index], worker, index);
+          options.onProgress?.(++done, jobs.length);
+        } catch (err) {
+          const e = err instanceof Error ? err : new Error(String(err));
+          failure ??= options.describe ? new Error(`${options.describe(jobs[index], index)}: ${e.message}`, { cause: e }) : e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: workers * inFlight }, (_, k) => lane(k % workers)));
+    if (failure) throw failure;
+    return results;
+  }
+
   /** Ends every worker; pending calls reject. */
   async terminate(): Promise<void> {
     if (this.closed) return;
@@ -145,19 +193,34 @@ export class WorkerPool {
     }
   }
 
-  private fail(err: Error): void {
+  /** Worker `index` died: its own calls are rejected first, so a job runner names the job it was running. */
+  private fail(index: number, err: Error): void {
     if (!this.failure) this.failure = err;
-    this.rejectAll(err);
+    this.rejectAll(err, index);
     // One dead worker makes the pool unusable: end the others too.
     if (!this.closed) void this.terminate();
   }
 
-  private rejectAll(err: Error): void {
-    this.pending.forEach((pending, i) => {
-      for (const p of pending.values()) p.reject(err);
-      pending.clear();
+  private rejectAll(err: Error, first = 0): void {
+    const order = this.pending.map((_, i) => (first + i) % this.pending.length);
+    for (const i of order) {
+      for (const p of this.pending[i].values()) p.reject(err);
+      this.pending[i].clear();
       this.workers[i]?.unref();
-    });
+    }
+  }
+}
+
+/**
+ * Starts a pool, lends it to `use` and ends it when `use` settles: for work whose results are cached, so that a
+ * kept pool would mostly sit idle holding memory (and code that may since have changed under a notebook kernel).
+ */
+export async function withWorkerPool<T>(options: WorkerPoolOptions, use: (pool: WorkerPool) => Promise<T>): Promise<T> {
+  const pool = new WorkerPool(options);
+  try {
+    return await use(pool);
+  } finally {
+    await pool.terminate();
   }
 }
 

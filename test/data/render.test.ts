@@ -173,3 +173,16 @@ test('renderDataset: rejects bad options', async () => {
   await assert.rejects(renderDataset({ outDir: '/tmp/x', train: -1 }), /train must be an integer/);
   await assert.rejects(renderDataset({ outDir: '/tmp/x', workers: 0 }), /workers must be an integer/);
 });
+
+test('renderDataset: an image that cannot be written fails the render, naming its file', async () => {
+  const dir = tmpDir();
+  try {
+    // A folder where a PNG should go: the worker's write fails.
+    const blocked = planRenderJobs(dir, 6, 0, 2, 24)[4].file;
+    fs.mkdirSync(blocked, { recursive: true });
+    const escaped = path.basename(blocked).replace('.', '\\.');
+    await assert.rejects(renderDataset({ outDir: dir, train: 6, test: 0, size: 24, seed: 2, workers: 2 }), new RegExp(`rendering .*${escaped} failed in a worker: EISDIR`));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { siblingWorkerModule, withWorkerPool } from '../../engine/pool';
 import { derivedSeed } from '../../util/random';
 import { RenderJob, runRenderJob } from './job';
 import { HAND_POSES, HandPose } from './params';
@@ -83,73 +83,14 @@ function checkCount(name: string, v: number, min: number, max: number): void {
 }
 
 /**
- * The worker file next to this module (worker.ts under ts-node or tslab, worker.js when compiled), or
- * undefined when neither exists (e.g. a bundler moved this file): then rendering stays in-process.
+ * Renders `jobs` on `n` worker threads, ended when done: a rendered set is cached, and workers kept in a notebook
+ * kernel would render with the code they loaded even after the renderer changed (and the cache key with it).
  */
-function workerFile(): string | undefined {
-  for (const ext of ['.ts', '.js']) {
-    const f = path.join(__dirname, `worker${ext}`);
-    if (fs.existsSync(f)) return f;
-  }
-  return undefined;
-}
-
-/**
- * The workers start from this eval'd bootstrap, which registers ts-node itself when the worker is a .ts
- * file, so they run whether or not the calling process (a script, the test runner, a tslab kernel) did.
- */
-const BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-if (workerData.tsNode) require(workerData.tsNode);
-require(workerData.file);
-`;
-
-function startWorker(file: string): Worker {
-  const tsNode = file.endsWith('.ts') ? require.resolve('ts-node/register/transpile-only') : undefined;
-  return new Worker(BOOTSTRAP, { eval: true, workerData: { file, tsNode } });
-}
-
-async function renderWithWorkers(jobs: RenderJob[], n: number, file: string, onDone: () => void): Promise<void> {
-  const workers = Array.from({ length: n }, () => startWorker(file));
-  let next = 0;
-  let finished = 0;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let failed = false;
-      const fail = (e: Error): void => {
-        if (!failed) {
-          failed = true;
-          reject(e);
-        }
-      };
-      const feed = (w: Worker): void => {
-        if (next < jobs.length) {
-          const id = next++;
-          w.postMessage({ id, job: jobs[id] });
-        }
-      };
-      for (const w of workers) {
-        w.on('message', (msg: { id: number; error?: string }) => {
-          if (msg.error) return fail(new Error(`renderDataset: rendering ${jobs[msg.id].file} failed in a worker: ${msg.error}`));
-          finished++;
-          try {
-            onDone();
-          } catch (e) {
-            return fail(e instanceof Error ? e : new Error(String(e)));
-          }
-          if (finished === jobs.length) resolve();
-          else feed(w);
-        });
-        w.on('error', (e) => fail(new Error(`renderDataset: a render worker failed: ${e.message}`)));
-        w.on('exit', (code) => {
-          if (finished < jobs.length) fail(new Error(`renderDataset: a render worker exited early (code ${code})`));
-        });
-        feed(w);
-      }
-    });
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+function renderWithWorkers(jobs: RenderJob[], n: number, onProgress?: (done: number, total: number) => void): Promise<void> {
+  return withWorkerPool({ script: siblingWorkerModule(__dirname, __filename, 'worker'), size: n }, async (pool) => {
+    const render = (job: RenderJob, worker: number): Promise<void> => pool.call(worker, 'render', job);
+    await pool.runJobs(jobs, render, { onProgress, describe: (job) => `renderDataset: rendering ${job.file} failed in a worker` });
+  });
 }
 
 /**
@@ -174,22 +115,15 @@ export async function renderDataset(options: RenderOptions): Promise<RenderSumma
   for (const split of ['train', 'test'] as const) {
     for (const pose of HAND_POSES) fs.mkdirSync(path.join(outDir, SPLIT_DIRS[split], pose), { recursive: true });
   }
-  let done = 0;
-  const tick = (): void => {
-    done++;
-    onProgress?.(done, jobs.length);
-  };
-  const file = workerFile();
   const n = Math.min(workers, jobs.length);
-  if (n > 1 && file) {
-    await renderWithWorkers(jobs, n, file, tick);
+  if (n > 1) {
+    await renderWithWorkers(jobs, n, onProgress);
   } else {
-    if (n > 1) console.warn('renderDataset: worker file not found next to the renderer; rendering in this thread');
-    for (const job of jobs) {
-      runRenderJob(job);
-      tick();
+    for (let i = 0; i < jobs.length; i++) {
+      runRenderJob(jobs[i]);
+      onProgress?.(i + 1, jobs.length);
       // Yield now and then so progress bars and notebook output can update.
-      if (done % 16 === 0) await new Promise((r) => setImmediate(r));
+      if ((i + 1) % 16 === 0) await new Promise((r) => setImmediate(r));
     }
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
