@@ -10,3 +10,13 @@ export {
 } from './metrics';
 export { evaluateSession, sessionClassifier, predictFileWithSession } from './session';
 export { misclassifiedGalleryItems } from './gallery';
+export {
+  gradCam,
+  gradCamBatch,
+  pixelSetImages,
+  GRADCAM_BATCH_SIZE,
+  type GradCamImage,
+  type GradCamOptions,
+  type GradCamBatchOptions,
+  type GradCamResult,
+} from './gradcam';
