@@ -12,4 +12,5 @@ export * from './reuse';
 export * from './figures/network';
 export * from './figures/training';
 export * from './figures/evaluation';
+export * from './figures/gradcam';
 export * from './experiment';
