@@ -9,3 +9,13 @@ export {
   type EvaluateOptions,
 } from './metrics';
 export { misclassifiedImages, type MisclassifiedImage, type EvaluatedImages } from './mistakes';
+export {
+  gradCam,
+  gradCamBatch,
+  pixelSetImages,
+  GRADCAM_BATCH_SIZE,
+  type GradCamImage,
+  type GradCamOptions,
+  type GradCamBatchOptions,
+  type GradCamResult,
+} from './gradcam';

@@ -14,6 +14,7 @@ import { loadPixels, type PixelSet } from '../data/pixels';
 import type { DataSplits } from '../data/types';
 import { loadBase } from '../model/bases';
 import { copyWeightsByName } from '../model/weights';
+import { CLASSIFIER_FORMAT_VERSION, type Classifier } from '../model/persist';
 import { buildClassifier } from '../model/surgery';
 import type { LoadedBase } from '../model/types';
 import { fineTuneBoundary, type FineTuneOptions, type PhaseOptions } from '../train/phases';
@@ -63,6 +64,12 @@ export class Experiment {
 
   get headLearningRate(): number | undefined {
     return this.session.headLearningRate;
+  }
+
+  /** The classifier as it is now, in lib/model's `Classifier` form (for `predictImage`, `gradCam`); shares the model: do not dispose it. */
+  asClassifier(): Classifier {
+    const { inputSize, pixelRange, id } = this.base.spec;
+    return { model: this.classifier, metadata: { classes: this.classes, inputSize, pixelRange, base: id, formatVersion: CLASSIFIER_FORMAT_VERSION, savedAt: '' } };
   }
 
   /** Releases the session, classifier and base (idempotent). */

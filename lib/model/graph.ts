@@ -52,14 +52,57 @@ export function reapplyLayers(
   onOutside: (t: ST, consumer: string) => never,
   stop: (t: ST) => boolean = () => false,
 ): ST[] {
-  const done = new Map<number, ST>();
-  const visit = (t: ST, consumer: string): ST => {
-    const r = replace.get(t.id) ?? done.get(t.id);
+  return walkLayers(outputs, replace, new Map(), {}, onOutside, stop);
+}
+
+/**
+ * Computes the values of `outputs` (symbolic tensors of one model's graph) on real tensors by calling
+ * each layer on its inputs' values, with `training: false` (BatchNormalization uses its moving statistics,
+ * Dropout passes through), and without adding nodes to the graph. `values` maps symbolic tensor ids to
+ * known values (at least the model's input); every value computed is added to it, so a later call can
+ * start from them. The caller owns every tensor added (run it inside `tf.tidy`). Throws naming the layer
+ * when the walk needs a tensor that is neither in `values` nor computable.
+ */
+export function runLayers(outputs: ST[], values: Map<number, tf.Tensor>): tf.Tensor[] {
+  return walkLayers(outputs, values, values, { training: false }, (t, consumer) => {
+    throw new Error(`runLayers: layer '${consumer}' needs the value of '${t.sourceLayer.name}', which was not given`);
+  });
+}
+
+/**
+ * The tensors at or before `cut` (its ancestors, `cut` included) that the layers computing `outputs` from
+ * after the cut read: `cut` itself, plus the start of every connection that crosses the cut. Their values
+ * are all `runLayers` needs to compute `outputs` again from `cut`.
+ */
+export function tensorsReadAcross(outputs: ST[], cut: ST): ST[] {
+  const before = ancestorTensors([cut]);
+  const read = new Map<number, ST>([[cut.id, cut]]);
+  for (const t of ancestorTensors(outputs).values()) {
+    if (before.has(t.id)) continue;
+    for (const i of t.inputs ?? []) if (before.has(i.id)) read.set(i.id, i);
+  }
+  return [...read.values()];
+}
+
+/**
+ * The walk both of the above share: from the known tensors (`known`, then `done`) to `outputs`, applying
+ * each layer once per node with its recorded call arguments plus `kwargs`; the results go into `done`.
+ */
+function walkLayers<T extends ST | tf.Tensor>(
+  outputs: ST[],
+  known: Map<number, T>,
+  done: Map<number, T>,
+  kwargs: Record<string, unknown>,
+  onOutside: (t: ST, consumer: string) => never,
+  stop: (t: ST) => boolean = () => false,
+): T[] {
+  const visit = (t: ST, consumer: string): T => {
+    const r = known.get(t.id) ?? done.get(t.id);
     if (r) return r;
     if (stop(t) || t.sourceLayer.getClassName() === 'InputLayer' || !t.inputs?.length) onOutside(t, consumer);
     const inputs = t.inputs.map((i) => visit(i, t.sourceLayer.name));
     // A multi-output node is applied once; its sibling outputs are recorded too.
-    const applied = t.sourceLayer.apply(inputs.length === 1 ? inputs[0] : inputs, t.callArgs) as ST | ST[];
+    const applied = t.sourceLayer.apply((inputs.length === 1 ? inputs[0] : inputs) as ST | ST[], { ...t.callArgs, ...kwargs }) as T | T[];
     const outs = Array.isArray(applied) ? applied : [applied];
     const node = t.sourceLayer.inboundNodes[t.nodeIndex];
     node.outputTensors.forEach((o, k) => done.set(o.id, outs[k]));

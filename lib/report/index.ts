@@ -11,3 +11,4 @@ export * from './conclusion';
 export * from './figures/network';
 export * from './figures/training';
 export * from './figures/evaluation';
+export * from './figures/gradcam';
