@@ -183,25 +183,16 @@ async function runOnPool(ep: ExtractionPool, threads: number, run: PoolRun): Pro
   // Shared pixel memory is seen by the workers as is; otherwise each batch's bytes are copied over.
   const shared = input.pixels.buffer instanceof SharedArrayBuffer;
   const per = input.size * input.size * 3;
-  let next = 0;
-  let failed = false;
-  await Promise.all(
-    workers.map(async (i) => {
-      while (next < batches.length && !failed) {
-        const b = batches[next++];
-        const pixels = shared ? input.pixels : input.pixels.slice(b.start * per, (b.start + b.count) * per);
-        const job: BatchJob = { pixels, start: shared ? b.start : 0, count: b.count, size: input.size, range: input.range };
-        // After one worker fails the others stop taking batches, so the call ends (and the next may start) cleanly.
-        const out = await ep.pool
-          .call<Float32Array>(i, 'extract', { key, job }, { transfer: shared ? [] : [pixels.buffer as ArrayBuffer] })
-          .catch((err: unknown) => {
-            failed = true;
-            throw err;
-          });
-        data.set(out, b.start * perImage);
-        run.onBatch(b.count);
-      }
-    }),
+  await ep.pool.runJobs(
+    batches,
+    async (b, worker) => {
+      const pixels = shared ? input.pixels : input.pixels.slice(b.start * per, (b.start + b.count) * per);
+      const job: BatchJob = { pixels, start: shared ? b.start : 0, count: b.count, size: input.size, range: input.range };
+      const out = await ep.pool.call<Float32Array>(worker, 'extract', { key, job }, { transfer: shared ? [] : [pixels.buffer as ArrayBuffer] });
+      data.set(out, b.start * perImage);
+      run.onBatch(b.count);
+    },
+    { workers: threads, describe: (b) => `extracting images ${b.start}..${b.start + b.count - 1}` },
   );
 }
 
