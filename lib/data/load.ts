@@ -98,9 +98,9 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
   return { ...splits, summary };
 }
 
-function fromTfdsRoot(root: string, source: DataSourceKind, name: string, validate: boolean): Omit<DataSplits, 'summary'> {
-  const train = scanClassFolders(path.join(root, TFDS_TRAIN_FOLDER), { split: 'train', source, name, validate });
-  const test = scanClassFolders(path.join(root, TFDS_TEST_FOLDER), { split: 'test', source, name, validate, classes: train.dataset.classes });
+function fromTfdsRoot(root: string, source: DataSourceKind, name: string, validate: boolean, cacheDir?: string): Omit<DataSplits, 'summary'> {
+  const train = scanClassFolders(path.join(root, TFDS_TRAIN_FOLDER), { split: 'train', source, name, validate, cacheDir });
+  const test = scanClassFolders(path.join(root, TFDS_TEST_FOLDER), { split: 'test', source, name, validate, cacheDir, classes: train.dataset.classes });
   return { train: train.dataset, test: test.dataset, source, skipped: [...train.skipped, ...test.skipped] };
 }
 
@@ -108,11 +108,11 @@ function fromTfdsRoot(root: string, source: DataSourceKind, name: string, valida
 async function fromUserData(location: string, cacheDir: string, options: LoadDataOptions): Promise<Omit<DataSplits, 'summary'>> {
   const root = await resolveUserRoot(location, cacheDir, 'source', options.quiet ?? false);
   const name = path.basename(location).replace(/\.zip$/i, '');
-  if (isTfdsLayout(root)) return fromTfdsRoot(root, 'folder', name, true);
-  const all = scanClassFolders(root, { split: 'train', source: 'folder', name, validate: true });
+  if (isTfdsLayout(root)) return fromTfdsRoot(root, 'folder', name, true, cacheDir);
+  const all = scanClassFolders(root, { split: 'train', source: 'folder', name, validate: true, cacheDir });
   if (options.testDir) {
     const testRoot = await resolveUserRoot(options.testDir, cacheDir, 'testDir', options.quiet ?? false);
-    const test = scanClassFolders(testRoot, { split: 'test', source: 'folder', name, validate: true, classes: all.dataset.classes });
+    const test = scanClassFolders(testRoot, { split: 'test', source: 'folder', name, validate: true, cacheDir, classes: all.dataset.classes });
     return { train: all.dataset, test: test.dataset, source: 'folder', skipped: [...all.skipped, ...test.skipped] };
   }
   const fraction = options.testFraction ?? 0.2;
