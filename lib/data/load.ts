@@ -119,8 +119,22 @@ async function fromUserData(location: string, cacheDir: string, options: LoadDat
   if (!(fraction > 0 && fraction < 1)) throw new Error(`testFraction: expected a number in (0, 1), got ${fraction}`);
   const labels = all.dataset.items.map((it) => it.label);
   const { a, b } = splitIndices(labels, { fraction, seed: options.seed ?? 0, stratified: true });
+  assertEveryClassSplit(all.dataset, a, b, fraction);
   const pick = (idx: number[], split: string): Dataset => ({ ...all.dataset, split, items: idx.map((i) => all.dataset.items[i]) });
   return { train: pick(a, 'train'), test: pick(b, 'test'), source: 'folder', skipped: all.skipped };
+}
+
+/** A class missing from either side of a split would vanish from training or from the metrics: refuse it. */
+function assertEveryClassSplit(ds: Dataset, train: number[], test: number[], fraction: number): void {
+  ds.classes.forEach((cls, label) => {
+    const count = (idx: number[]): number => idx.filter((i) => ds.items[i].label === label).length;
+    const [nTrain, nTest] = [count(train), count(test)];
+    if (nTrain && nTest) return;
+    throw new Error(
+      `cannot split ${ds.root}: class '${cls}' has ${nTrain + nTest} image(s), so testFraction ${fraction} leaves it with no ` +
+        `${nTest ? 'training' : 'test'} image; add images to ${path.join(ds.root, cls)} or give a separate testDir`,
+    );
+  });
 }
 
 /** A folder is used in place; a zip is extracted once into the cache (keyed by its path, size and mtime). */

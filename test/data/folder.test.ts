@@ -156,3 +156,16 @@ test('layout errors name the path', async () => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test('a seeded split that would leave a class without test (or training) images is refused, naming the class', async () => {
+  const root = path.join(dir, 'lonely');
+  writeClassFolders(root, { many: 6, one: 1 });
+  await assert.rejects(
+    loadDataset({ ...opts, source: root }),
+    new RegExp(`cannot split ${escape(root)}: class 'one' has 1 image\\(s\\), so testFraction 0\\.2 leaves it with no test image; add images to ${escape(path.join(root, 'one'))} or give a separate testDir`),
+  );
+  writeClassFolders(path.join(dir, 'lonely-test'), { many: 1, one: 1 });
+  const s = await loadDataset({ ...opts, source: root, testDir: path.join(dir, 'lonely-test') });
+  assert.equal(s.train.items.length, 7);
+  await assert.rejects(loadDataset({ ...opts, source: root, testFraction: 0.5 }), /class 'one' has 1 image\(s\), so testFraction 0\.5 leaves it with no training image/);
+});
