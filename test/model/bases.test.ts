@@ -171,6 +171,22 @@ describe('loadBase', () => {
     await assert.rejects(loadBase({ base: 'embedded', cutLayer: 'block_5_add', quiet: true }), /cutLayer is for custom/);
   });
 
+  test('weights whose shapes do not fit the topology: the layer is named, also when the input size changes', async () => {
+    const misfit = path.join(root, 'misfit');
+    fs.cpSync(path.join(root, 'tiny'), misfit, { recursive: true });
+    const json = JSON.parse(fs.readFileSync(path.join(misfit, 'model.json'), 'utf8'));
+    // Same number of values (so the byte count fits), transposed shape.
+    json.weightsManifest[0].weights.find((w: { name: string }) => w.name === 'block_1_expand/kernel').shape = [1, 1, 16, 8];
+    fs.writeFileSync(path.join(misfit, 'model.json'), JSON.stringify(json));
+    const expected = `${path.join(misfit, 'model.json')}: the weights do not fit the topology: layer 'block_1_expand' takes 'block_1_expand/kernel' of shape [1, 1, 8, 16], but weightsManifest gives it shape [1, 1, 16, 8]`;
+    for (const inputSize of [undefined, 64]) {
+      await assert.rejects(loadBase({ base: misfit, cutLayer: 'out_relu', inputSize, quiet: true }), (err: Error) => {
+        assert.equal(err.message, expected);
+        return true;
+      });
+    }
+  });
+
   test('the registry: every online base has its URL, [-1, 1] input and a cut layer', () => {
     const ids = BASE_REGISTRY.map((b) => b.id);
     assert.deepEqual(ids, [
