@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildDirAtomic } from '../util/atomic';
+import { buildDirAtomic, sweepStaleTemps } from '../util/atomic';
 import { cacheKey } from '../util/hash';
 import { extractZip } from '../util/zip';
 import { defaultDataCacheDir } from './cache-dir';
@@ -54,6 +54,8 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
   const source = options.source ?? (process.env[DATA_SOURCE_ENV] || 'auto');
   const cacheDir = path.resolve(options.cacheDir ?? defaultDataCacheDir());
   const quiet = options.quiet ?? false;
+  // An extraction or render stopped by a kill left a temporary folder: it goes now, not only at the next build.
+  sweepStaleTemps(cacheDir);
   const tfdsOptions = { cacheDir, mirror: options.mirror, files: options.tfdsFiles, quiet };
   const notes: string[] = [];
   // Printed at once: the user should know why a render starts before it runs.

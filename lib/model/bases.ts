@@ -8,7 +8,7 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { defaultDataCacheDir } from '../data/cache-dir';
-import { replaceDir } from '../util/atomic';
+import { replaceDir, sweepStaleTemps } from '../util/atomic';
 import { download, mirrorUrl } from '../util/download';
 import { sha256, sha256File } from '../util/hash';
 import { registerInterruptible } from '../util/interrupt';
@@ -200,6 +200,8 @@ interface IntegrityRecord {
  * mirror leaves nothing cached.
  */
 export async function ensureCached(url: string, dir: string, label: string, options: Pick<LoadBaseOptions, 'mirror' | 'quiet'>): Promise<string> {
+  // Temporary folders of older versions and of stopped processes go (the resumable download folders stay).
+  sweepStaleTemps(path.dirname(dir));
   if (!fs.existsSync(path.join(dir, 'model.json'))) {
     await downloadBase(url, dir, label, options);
     return dir;
