@@ -14,12 +14,14 @@ import * as path from 'node:path';
 import { NotebookRunError, resolveNotebooks, runNotebooks } from '../lib/report/runner';
 import { checkParameterOverrides } from '../lib/report/params_cell';
 import { parametersFromEnv } from '../lib/experiment/parameters';
+import { installInterruptHandler } from '../lib/util/interrupt';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
 async function main(): Promise<void> {
+  installInterruptHandler();
   const program = new Command()
     .name('npm start --')
     .description('Execute the notebooks headless (Node only) and render HTML reports into reports/.')

@@ -20,6 +20,7 @@ import {
 } from '../experiment/parameters';
 import { PROGRESS_MODES, type ProgressMode } from '../train/progress';
 import { shutdownWorkerPools } from '../engine/pool';
+import { installInterruptHandler } from '../util/interrupt';
 
 function defaultText(name: ParameterName): string {
   const spec = PARAMETERS[name];
@@ -107,6 +108,8 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
 }
 
 async function main(): Promise<void> {
+  // Ctrl-C removes what is unfinished (a render, a download's temp folder) and says what was kept.
+  installInterruptHandler();
   let request: CliRequest;
   try {
     request = parseCliArgs(process.argv.slice(2));

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Dataset, DataSourceKind, SkippedFile } from './types';
-import { imageFileProblem } from './validate';
+import { imageCheckMemo, imageFileProblem } from './validate';
 
 /** TFDS label order for rock_paper_scissors. */
 export const RPS_CLASSES: readonly string[] = ['rock', 'paper', 'scissors'];
@@ -24,8 +24,10 @@ export interface ScanOptions {
   name: string;
   /** Use these classes (in this order) instead of the folder names; a folder not among them is an error. */
   classes?: string[];
-  /** Check each image's structure and skip broken ones (user data). Default: true. */
+  /** Check each image (structure, CRCs, image data, size limits) and skip broken ones (user data). Default: true. */
   validate?: boolean;
+  /** Where the check results are remembered by path, size and mtime (`<cacheDir>/file-memo/`). Default: memory only. */
+  cacheDir?: string;
 }
 
 /** Hidden entries and OS droppings are not part of a data set. */
@@ -62,6 +64,7 @@ export function scanClassFolders(root: string, options: ScanOptions): { dataset:
   const classes = options.classes ?? orderClasses(dirs);
   const items: Dataset['items'] = [];
   const skipped: SkippedFile[] = [];
+  const memo = options.validate === false ? undefined : imageCheckMemo(options.cacheDir);
   for (const cls of classes) {
     const dir = path.join(root, cls);
     if (!dirs.includes(cls)) continue;
@@ -81,7 +84,7 @@ export function scanClassFolders(root: string, options: ScanOptions): { dataset:
         skipped.push({ file, reason: 'not a .png/.jpg/.jpeg file' });
         continue;
       }
-      const problem = options.validate === false ? undefined : imageFileProblem(file);
+      const problem = memo ? imageFileProblem(file, memo) : undefined;
       if (problem) {
         skipped.push({ file, reason: problem });
         continue;
@@ -91,6 +94,7 @@ export function scanClassFolders(root: string, options: ScanOptions): { dataset:
     }
     if (!kept) throw new Error(`no readable images in class folder ${dir} (${files.length} file(s) skipped)`);
   }
+  memo?.save();
   return { dataset: { name: options.name, split: options.split, classes, items, source: options.source, root }, skipped };
 }
 

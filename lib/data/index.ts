@@ -1,7 +1,7 @@
 // Public API of lib/data (re-exported by lib/index.ts): sources -> Dataset -> pixels -> tensors.
 export * from './types';
 export { RPS_CLASSES, orderClasses } from './folder';
-export { imageBytesProblem, imageFileProblem, sniffImageFormat, type ImageFormat } from './validate';
+export { imageBytesProblem, imageFileProblem, imageHeaderProblem, sniffImageFormat, MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS, type ImageFormat } from './validate';
 export { TFDS_RPS_FILES, DATA_MIRROR_ENVS, tfdsCacheFolder, tfdsCached, ensureTfdsData, type TfdsFileSpec, type TfdsFilesOverride, type TfdsOptions } from './tfds';
 export * from './render/index';
 export { RENDER_DEFAULTS, renderedCacheFolder, ensureRenderedData } from './rendered';

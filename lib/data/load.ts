@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildDirAtomic } from '../util/atomic';
+import { buildDirAtomic, sweepStaleTemps } from '../util/atomic';
 import { cacheKey } from '../util/hash';
 import { extractZip } from '../util/zip';
 import { defaultDataCacheDir } from './cache-dir';
@@ -54,6 +54,8 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
   const source = options.source ?? (process.env[DATA_SOURCE_ENV] || 'auto');
   const cacheDir = path.resolve(options.cacheDir ?? defaultDataCacheDir());
   const quiet = options.quiet ?? false;
+  // An extraction or render stopped by a kill left a temporary folder: it goes now, not only at the next build.
+  sweepStaleTemps(cacheDir);
   const tfdsOptions = { cacheDir, mirror: options.mirror, files: options.tfdsFiles, quiet };
   const notes: string[] = [];
   // Printed at once: the user should know why a render starts before it runs.
@@ -98,9 +100,9 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
   return { ...splits, summary };
 }
 
-function fromTfdsRoot(root: string, source: DataSourceKind, name: string, validate: boolean): Omit<DataSplits, 'summary'> {
-  const train = scanClassFolders(path.join(root, TFDS_TRAIN_FOLDER), { split: 'train', source, name, validate });
-  const test = scanClassFolders(path.join(root, TFDS_TEST_FOLDER), { split: 'test', source, name, validate, classes: train.dataset.classes });
+function fromTfdsRoot(root: string, source: DataSourceKind, name: string, validate: boolean, cacheDir?: string): Omit<DataSplits, 'summary'> {
+  const train = scanClassFolders(path.join(root, TFDS_TRAIN_FOLDER), { split: 'train', source, name, validate, cacheDir });
+  const test = scanClassFolders(path.join(root, TFDS_TEST_FOLDER), { split: 'test', source, name, validate, cacheDir, classes: train.dataset.classes });
   return { train: train.dataset, test: test.dataset, source, skipped: [...train.skipped, ...test.skipped] };
 }
 
@@ -108,19 +110,33 @@ function fromTfdsRoot(root: string, source: DataSourceKind, name: string, valida
 async function fromUserData(location: string, cacheDir: string, options: LoadDataOptions): Promise<Omit<DataSplits, 'summary'>> {
   const root = await resolveUserRoot(location, cacheDir, 'source', options.quiet ?? false);
   const name = path.basename(location).replace(/\.zip$/i, '');
-  if (isTfdsLayout(root)) return fromTfdsRoot(root, 'folder', name, true);
-  const all = scanClassFolders(root, { split: 'train', source: 'folder', name, validate: true });
+  if (isTfdsLayout(root)) return fromTfdsRoot(root, 'folder', name, true, cacheDir);
+  const all = scanClassFolders(root, { split: 'train', source: 'folder', name, validate: true, cacheDir });
   if (options.testDir) {
     const testRoot = await resolveUserRoot(options.testDir, cacheDir, 'testDir', options.quiet ?? false);
-    const test = scanClassFolders(testRoot, { split: 'test', source: 'folder', name, validate: true, classes: all.dataset.classes });
+    const test = scanClassFolders(testRoot, { split: 'test', source: 'folder', name, validate: true, cacheDir, classes: all.dataset.classes });
     return { train: all.dataset, test: test.dataset, source: 'folder', skipped: [...all.skipped, ...test.skipped] };
   }
   const fraction = options.testFraction ?? 0.2;
   if (!(fraction > 0 && fraction < 1)) throw new Error(`testFraction: expected a number in (0, 1), got ${fraction}`);
   const labels = all.dataset.items.map((it) => it.label);
   const { a, b } = splitIndices(labels, { fraction, seed: options.seed ?? 0, stratified: true });
+  assertEveryClassSplit(all.dataset, a, b, fraction);
   const pick = (idx: number[], split: string): Dataset => ({ ...all.dataset, split, items: idx.map((i) => all.dataset.items[i]) });
   return { train: pick(a, 'train'), test: pick(b, 'test'), source: 'folder', skipped: all.skipped };
+}
+
+/** A class missing from either side of a split would vanish from training or from the metrics: refuse it. */
+function assertEveryClassSplit(ds: Dataset, train: number[], test: number[], fraction: number): void {
+  ds.classes.forEach((cls, label) => {
+    const count = (idx: number[]): number => idx.filter((i) => ds.items[i].label === label).length;
+    const [nTrain, nTest] = [count(train), count(test)];
+    if (nTrain && nTest) return;
+    throw new Error(
+      `cannot split ${ds.root}: class '${cls}' has ${nTrain + nTest} image(s), so testFraction ${fraction} leaves it with no ` +
+        `${nTest ? 'training' : 'test'} image; add images to ${path.join(ds.root, cls)} or give a separate testDir`,
+    );
+  });
 }
 
 /** A folder is used in place; a zip is extracted once into the cache (keyed by its path, size and mtime). */

@@ -1,20 +1,23 @@
 /**
- * Decoded, resized pixels of a Dataset (uint8 RGB), cached on disk keyed by the source files and the size, and
- * memoised in memory so that re-running a notebook cell is instant. Tensors are made from them on demand.
+ * Decoded, resized pixels of a Dataset (uint8 RGB), cached on disk keyed by the content of the source files and the
+ * size, and memoised in memory so that re-running a notebook cell is instant. Tensors are made from them on demand.
+ * The key holds each file's SHA-256 (computed once, then remembered by path, size and mtime), its name relative to
+ * the data set's root and its label: a moved or copied project finds its cache, and a changed file never does.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
-import { cacheKey } from '../util/hash';
+import { FileMemo } from '../util/file_memo';
+import { cacheKey, sha256 } from '../util/hash';
 import { decodeImage } from './decode';
 import { decodeInWorkers } from './decode-pool';
 import { defaultDataCacheDir } from './cache-dir';
 import type { Dataset, SkippedFile } from './types';
 
 /** Bumped whenever decoding or resizing changes, so old caches are not reused. */
-const PIXEL_CACHE_VERSION = 'pixels-v1';
+const PIXEL_CACHE_VERSION = 'pixels-v2';
 
 /** Images of one split as uint8 RGB, `count` images of `size x size`. Treat as read-only (it may be shared). */
 export interface PixelSet {
@@ -25,7 +28,7 @@ export interface PixelSet {
   labels: Int32Array;
   classes: string[];
   files: string[];
-  /** Content key: the source files (names, sizes, mtimes), the size and the cache version; or derived from one. */
+  /** Content key: the source files (contents, names relative to the root, labels), the size and the cache version; or derived from one. */
   key: string;
   /** Files that could not be decoded (not in `files`). */
   skipped?: SkippedFile[];
@@ -53,12 +56,15 @@ export function clearPixelMemo(): void {
   memo.clear();
 }
 
-/** The content key of a Dataset at a size: file names, labels, byte sizes and mtimes. */
-export function pixelSetKey(ds: Dataset, size: number): string {
-  const files = ds.items.map((it) => {
-    const st = fs.statSync(it.file);
-    return [it.file, it.label, st.size, Math.round(st.mtimeMs)];
-  });
+/**
+ * The content key of a Dataset at a size: every file's SHA-256, name relative to `ds.root` and label. The hashes are
+ * remembered by path, size and mtime in `<cacheDir>/file-memo/` (default: the data cache), so a warm key costs a
+ * `stat` per file.
+ */
+export function pixelSetKey(ds: Dataset, size: number, cacheDir = defaultDataCacheDir()): string {
+  const digests = FileMemo.open<string>(path.join(cacheDir, 'file-memo', 'sha256-v1.json'));
+  const files = ds.items.map((it) => [path.relative(ds.root, it.file), it.label, digests.get(it.file, (f) => sha256(fs.readFileSync(f)))]);
+  digests.save();
   return cacheKey(PIXEL_CACHE_VERSION, size, ds.classes, files);
 }
 
@@ -68,6 +74,7 @@ interface CacheMeta {
   size: number;
   count: number;
   classes: string[];
+  /** Relative to the data set's root (the key holds them so), so that a moved data set reads its cache. */
   files: string[];
   labels: number[];
   skipped: SkippedFile[];
@@ -80,15 +87,17 @@ interface CacheMeta {
 export async function loadPixels(ds: Dataset, options: LoadPixelsOptions): Promise<PixelSet> {
   const { size } = options;
   if (!Number.isInteger(size) || size < 8 || size > 1024) throw new Error(`loadPixels: size must be an integer in [8, 1024], got ${size}`);
-  const key = pixelSetKey(ds, size);
+  const cacheDir = options.cacheDir ?? defaultDataCacheDir();
+  const key = pixelSetKey(ds, size, cacheDir);
   const hit = memo.get(key);
   if (hit) {
     pixelCacheStats.memoryHits++;
     return hit;
   }
-  const dir = path.join(options.cacheDir ?? defaultDataCacheDir(), 'pixels');
+  const dir = path.join(cacheDir, 'pixels');
   const base = path.join(dir, `${slug(ds.name)}-${ds.split}-${size}-${key}`);
-  const cached = readCache(base, key);
+  const renamed = fs.existsSync(`${base}.json`) ? undefined : renamedEntry(dir, key);
+  const cached = readCache(renamed ?? base, key, ds.root);
   if (cached) {
     pixelCacheStats.diskHits++;
     memo.set(key, cached);
@@ -102,9 +111,9 @@ export async function loadPixels(ds: Dataset, options: LoadPixelsOptions): Promi
     size,
     count: set.count,
     classes: set.classes,
-    files: set.files,
+    files: set.files.map((f) => path.relative(ds.root, f)),
     labels: Array.from(set.labels),
-    skipped: set.skipped ?? [],
+    skipped: (set.skipped ?? []).map((k) => ({ ...k, file: path.relative(ds.root, k.file) })),
   };
   // The metadata is written last: a cache entry counts only when its .json exists and matches the .bin.
   writeJsonAtomic(`${base}.json`, meta);
@@ -177,7 +186,13 @@ async function decodeAll(ds: Dataset, size: number, key: string, options: LoadPi
   };
 }
 
-function readCache(base: string, key: string): PixelSet | undefined {
+/** An entry with this key written under another data set name (a renamed folder), if any. */
+function renamedEntry(dir: string, key: string): string | undefined {
+  const found = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith(`-${key}.json`)) : undefined;
+  return found && path.join(dir, found.slice(0, -'.json'.length));
+}
+
+function readCache(base: string, key: string, root: string): PixelSet | undefined {
   let meta: CacheMeta;
   let bytes: Buffer;
   try {
@@ -194,9 +209,9 @@ function readCache(base: string, key: string): PixelSet | undefined {
     pixels: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
     labels: Int32Array.from(meta.labels),
     classes: meta.classes,
-    files: meta.files,
+    files: meta.files.map((f) => path.resolve(root, f)),
     key,
-    skipped: meta.skipped,
+    skipped: meta.skipped.map((k) => ({ ...k, file: path.resolve(root, k.file) })),
   };
 }
 

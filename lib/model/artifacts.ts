@@ -23,7 +23,12 @@ export interface RawModel {
   weightData: ArrayBuffer;
   /** Where it came from (for messages). */
   source: string;
+  /** The shard files and the byte range of `weightData` each holds (read from disk only), to name a damaged file. */
+  shards?: { file: string; start: number; end: number }[];
 }
+
+/** Largest weight magnitude accepted: trained networks stay many orders below it; damaged bytes (1e30, NaN) do not. */
+export const MAX_WEIGHT_MAGNITUDE = 1e6;
 
 /** A Keras layer entry of a functional or sequential config. */
 interface LayerConfig {
@@ -69,8 +74,10 @@ function kerasConfig(json: ModelJson): { class_name: string; config: GraphConfig
 }
 
 /**
- * Reads `<file>` (a model.json) and every shard its manifest lists, relative to its folder. Throws naming the
- * missing shard, a GraphModel, or malformed JSON.
+ * Reads `<file>` (a model.json) and every shard its manifest lists, relative to its folder, and checks them: each
+ * group's shards must hold exactly the bytes its weights need, and every weight must be finite and below
+ * `MAX_WEIGHT_MAGNITUDE` (see `weightValueProblem`). Throws naming the file: a missing, truncated, oversized or
+ * damaged shard, a GraphModel, malformed JSON.
  */
 export function readModelDir(file: string): RawModel {
   if (!fs.existsSync(file)) throw new Error(`model.json not found: ${file}`);
@@ -84,16 +91,69 @@ export function readModelDir(file: string): RawModel {
   assertLayersModelJson(json, file);
   const dir = path.dirname(file);
   const buffers: Buffer[] = [];
+  const shards: NonNullable<RawModel['shards']> = [];
+  let offset = 0;
   for (const group of json.weightsManifest ?? []) {
+    const expected = group.weights.reduce((a, w) => a + specByteLength(w, file), 0);
+    const sizes: string[] = [];
+    let got = 0;
     for (const p of group.paths) {
       const shard = path.join(dir, decodeURIComponent(p));
       if (!fs.existsSync(shard)) {
         throw new Error(`${file}: weight shard '${p}' listed in weightsManifest is missing (expected at ${shard})`);
       }
-      buffers.push(fs.readFileSync(shard));
+      const bytes = fs.readFileSync(shard);
+      buffers.push(bytes);
+      shards.push({ file: shard, start: offset + got, end: offset + got + bytes.length });
+      sizes.push(`'${p}' (${bytes.length} bytes)`);
+      got += bytes.length;
     }
+    if (got !== expected) {
+      const what = got < expected ? 'truncated' : 'extra bytes';
+      const which = group.paths.length === 1 ? `weight shard '${group.paths[0]}' holds` : `weight shards ${sizes.join(', ')} hold`;
+      throw new Error(
+        `${file}: ${which} ${got} bytes but weightsManifest describes ${expected} (${what}); the file is damaged or belongs to another model`,
+      );
+    }
+    offset += got;
   }
-  return { json, weightData: toArrayBuffer(Buffer.concat(buffers)), source: file };
+  const raw: RawModel = { json, weightData: toArrayBuffer(Buffer.concat(buffers)), source: file, shards };
+  const problem = weightValueProblem(raw);
+  if (problem) throw new Error(problem);
+  return raw;
+}
+
+/**
+ * Why the weights of `raw` cannot be a trained network's, naming the file and the weight, or undefined: a NaN, an
+ * infinity, or a magnitude above `MAX_WEIGHT_MAGNITUDE` (float32 values, quantisation ranges, float16 values).
+ */
+export function weightValueProblem(raw: RawModel): string | undefined {
+  const fileAt = (byte: number): string => raw.shards?.find((s) => byte >= s.start && byte < s.end)?.file ?? raw.source;
+  const bad = (v: number): boolean => !(Math.abs(v) <= MAX_WEIGHT_MAGNITUDE);
+  const tell = (byte: number, name: string, what: string): string =>
+    `${fileAt(byte)}: weight '${name}' ${what} (a usable weight is finite and at most ${MAX_WEIGHT_MAGNITUDE} in magnitude); ` +
+    "the file is damaged or holds another model's weights";
+  let offset = 0;
+  for (const spec of (raw.json.weightsManifest ?? []).flatMap((g) => g.weights)) {
+    const bytes = specByteLength(spec, raw.source);
+    const q = spec.quantization;
+    if (q?.dtype === 'float16') {
+      const view = new DataView(raw.weightData, offset, bytes);
+      for (let i = 0; i < bytes; i += 2) {
+        if ((view.getUint16(i, true) & 0x7c00) === 0x7c00) return tell(offset + i, spec.name, 'holds a float16 NaN or infinity');
+      }
+    } else if (q) {
+      const top = (q.min ?? 0) + (q.scale ?? 1) * (q.dtype === 'uint8' ? 255 : 65535);
+      if (bad(q.min ?? 0) || bad(q.scale ?? 1) || bad(top)) {
+        return tell(offset, spec.name, `is quantised with min ${q.min} and scale ${q.scale}, giving values up to ${top}`);
+      }
+    } else if (spec.dtype === 'float32') {
+      const values = offset % 4 === 0 ? new Float32Array(raw.weightData, offset, bytes / 4) : new Float32Array(raw.weightData.slice(offset, offset + bytes));
+      for (let i = 0; i < values.length; i++) if (bad(values[i])) return tell(offset + 4 * i, spec.name, `holds ${values[i]}`);
+    }
+    offset += bytes;
+  }
+  return undefined;
 }
 
 /** The paths of every weight shard of `json`, as listed (relative to the model.json). */
@@ -270,17 +330,50 @@ function concat(pieces: ArrayBuffer[]): ArrayBuffer {
 
 /**
  * Builds a LayersModel from pruned artifacts (strict: every weight must be present). `resizedTo`: the new
- * input size when the topology was resized, so that a shape error is reported as an input size problem.
- * The caller owns the model.
+ * input size when the topology was resized, so that a shape error is reported as an input size problem, unless
+ * the weights themselves do not fit the topology (then the layer is named). The caller owns the model.
  */
 export async function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source: string, resizedTo?: number): Promise<tf.LayersModel> {
   try {
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (err) {
     const msg = (err as Error).message;
+    const misfit = await weightsMisfit(artifacts);
+    if (misfit) throw new Error(`${source}: the weights do not fit the topology: ${misfit}`);
     if (resizedTo !== undefined && /shape|dimension|negative|size/i.test(msg)) {
       throw new Error(`input size mismatch: ${source} cannot run at ${resizedTo}x${resizedTo} (${msg})`);
     }
     throw new Error(`${source}: cannot build the LayersModel: ${msg}`);
+  }
+}
+
+/**
+ * After a failed build: which weight of the manifest does not fit the layer it names (tfjs only says "Shape
+ * mismatch: [a] vs. [b]"). Builds the topology alone (initialised weights) and compares; undefined when all fit or
+ * the topology itself cannot be built.
+ */
+async function weightsMisfit(artifacts: tf.io.ModelArtifacts): Promise<string | undefined> {
+  let skeleton: tf.LayersModel;
+  try {
+    skeleton = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: artifacts.modelTopology }));
+  } catch {
+    return undefined;
+  }
+  try {
+    const wanted = new Map(skeleton.weights.map((w) => [w.originalName, w.shape]));
+    const given = new Set<string>();
+    for (const spec of artifacts.weightSpecs ?? []) {
+      given.add(spec.name);
+      const layer = spec.name.split('/')[0];
+      const shape = wanted.get(spec.name);
+      if (!shape) return `weightsManifest lists '${spec.name}', a weight no layer of the topology has`;
+      if (shape.length !== spec.shape.length || shape.some((d, i) => d !== spec.shape[i])) {
+        return `layer '${layer}' takes '${spec.name}' of shape [${shape.join(', ')}], but weightsManifest gives it shape [${spec.shape.join(', ')}]`;
+      }
+    }
+    const missing = [...wanted.keys()].find((name) => !given.has(name));
+    return missing ? `layer '${missing.split('/')[0]}' needs '${missing}', which weightsManifest does not list` : undefined;
+  } finally {
+    skeleton.dispose();
   }
 }

@@ -8,9 +8,10 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { defaultDataCacheDir } from '../data/cache-dir';
-import { buildDirAtomic } from '../util/atomic';
+import { replaceDir, sweepStaleTemps } from '../util/atomic';
 import { download, mirrorUrl } from '../util/download';
-import { sha256 } from '../util/hash';
+import { sha256, sha256File } from '../util/hash';
+import { registerInterruptible } from '../util/interrupt';
 import {
   assertLayersModelJson,
   modelFromArtifacts,
@@ -101,7 +102,16 @@ async function loadEmbeddedBase(options: LoadBaseOptions): Promise<LoadedBase> {
 async function loadOnline(entry: BaseEntry, cacheDir: string, options: LoadBaseOptions): Promise<LoadedBase> {
   const dir = await ensureCached(entry.url!, baseCacheDir(entry.id, cacheDir), entry.id, options);
   const t0 = performance.now();
-  return buildBase(readModelDir(path.join(dir, 'model.json')), entry, true, dir, options, t0);
+  return buildBase(readCachedModel(dir), entry, true, dir, options, t0);
+}
+
+/** `readModelDir` of a cached base; an error says which folder to delete. */
+function readCachedModel(dir: string): RawModel {
+  try {
+    return readModelDir(path.join(dir, 'model.json'));
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (cached base ${dir}: delete that folder to download it again)`);
+  }
 }
 
 async function loadCustom(source: string, cacheDir: string, options: LoadBaseOptions): Promise<LoadedBase> {
@@ -109,7 +119,7 @@ async function loadCustom(source: string, cacheDir: string, options: LoadBaseOpt
   let online = false;
   if (/^https?:\/\//i.test(source)) {
     const id = `url-${sha256(source).slice(0, 16)}`;
-    file = path.join(await ensureCached(source, baseCacheDir(id, cacheDir), id, options), 'model.json');
+    file = await ensureCached(source, baseCacheDir(id, cacheDir), id, options);
     online = true;
   } else {
     file = source.startsWith('file://') ? new URL(source).pathname : path.resolve(source);
@@ -120,7 +130,7 @@ async function loadCustom(source: string, cacheDir: string, options: LoadBaseOpt
     }
   }
   const t0 = performance.now();
-  const raw = readModelDir(file);
+  const raw = online ? readCachedModel(file) : readModelDir(file);
   const entry: BaseEntry = {
     id: `custom:${source}`,
     label: `custom LayersModel ${source}`,
@@ -174,15 +184,90 @@ async function buildBase(
   return { spec, model, source, loadMs: performance.now() - t0 };
 }
 
+/** In a cached base's folder: the size and SHA-256 of each of its files, recorded when it was downloaded. */
+export const BASE_INTEGRITY_FILE = 'integrity.json';
+
+interface IntegrityRecord {
+  version: 1;
+  url: string;
+  files: Record<string, { size: number; sha256: string }>;
+}
+
 /**
- * Downloads model.json and every shard of its manifest (through the mirror) into `dir`, atomically: the
- * folder appears complete or not at all. Returns `dir` at once when it is already there.
+ * Makes sure the base at `url` (model.json and every shard of its manifest, through the mirror) is in `dir`, verified,
+ * and returns `dir`. A cached copy is checked against its integrity record (size and SHA-256 of every file); a
+ * damaged one is downloaded again, and if that fails the error names the folder to delete. A download goes to
+ * `.<id>.download/` beside `dir` and resumes there after an interruption; its shards must hold exactly the bytes the
+ * manifest describes and finite, sane weights (`readModelDir`) before the folder is renamed into place, so a bad
+ * mirror leaves nothing cached.
  */
 export async function ensureCached(url: string, dir: string, label: string, options: Pick<LoadBaseOptions, 'mirror' | 'quiet'>): Promise<string> {
-  if (fs.existsSync(path.join(dir, 'model.json'))) return dir;
+  // Temporary folders of older versions and of stopped processes go (the resumable download folders stay).
+  sweepStaleTemps(path.dirname(dir));
+  if (!fs.existsSync(path.join(dir, 'model.json'))) {
+    await downloadBase(url, dir, label, options);
+    return dir;
+  }
+  const problem = await cachedBaseProblem(dir, url);
+  if (!problem) return dir;
+  if (!options.quiet) console.warn(`cached base ${dir} is damaged (${problem}); downloading it again`);
+  try {
+    await downloadBase(url, dir, label, options);
+  } catch (err) {
+    throw new Error(`cached base ${dir} is damaged (${problem}) and downloading it again failed: ${(err as Error).message}; delete ${dir} and run again`);
+  }
+  return dir;
+}
+
+/** Why the cached base in `dir` cannot be trusted, or undefined. A cache from before integrity records is checked, then recorded. */
+async function cachedBaseProblem(dir: string, url: string): Promise<string | undefined> {
+  const recordFile = path.join(dir, BASE_INTEGRITY_FILE);
+  if (!fs.existsSync(recordFile)) {
+    try {
+      readModelDir(path.join(dir, 'model.json'));
+    } catch (err) {
+      return (err as Error).message;
+    }
+    await writeIntegrityRecord(dir, url);
+    return undefined;
+  }
+  let record: IntegrityRecord;
+  try {
+    record = JSON.parse(fs.readFileSync(recordFile, 'utf8')) as IntegrityRecord;
+  } catch {
+    return `${BASE_INTEGRITY_FILE} is not valid JSON`;
+  }
+  for (const [name, want] of Object.entries(record.files ?? {})) {
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) return `${name} is missing`;
+    const size = fs.statSync(file).size;
+    if (size !== want.size) return `${name} holds ${size} bytes, ${want.size} when downloaded`;
+    if ((await sha256File(file)) !== want.sha256) return `${name} changed since it was downloaded: its SHA-256 differs from the recorded one`;
+  }
+  return undefined;
+}
+
+/** Records the size and SHA-256 of model.json and every shard in `dir`. */
+async function writeIntegrityRecord(dir: string, url: string): Promise<void> {
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as ModelJson;
+  const record: IntegrityRecord = { version: 1, url, files: {} };
+  for (const name of ['model.json', ...shardPaths(json).map((p) => decodeURIComponent(p))]) {
+    const file = path.join(dir, name);
+    record.files[name] = { size: fs.statSync(file).size, sha256: await sha256File(file) };
+  }
+  fs.writeFileSync(path.join(dir, BASE_INTEGRITY_FILE), JSON.stringify(record, null, 2) + '\n');
+}
+
+/** Downloads (resuming) into the staging folder, verifies, records the hashes, then renames it to `dir`. */
+async function downloadBase(url: string, dir: string, label: string, options: Pick<LoadBaseOptions, 'mirror' | 'quiet'>): Promise<void> {
   const src = mirrorUrl(url, options.mirror);
-  await buildDirAtomic(dir, async (tmp) => {
-    const jsonFile = path.join(tmp, 'model.json');
+  const staging = path.join(path.dirname(dir), `.${path.basename(dir)}.download`);
+  fs.mkdirSync(staging, { recursive: true });
+  const done = registerInterruptible({ path: staging, action: 'keep', note: () => `${(folderBytes(staging) / 1e6).toFixed(1)} MB; the download resumes on the next run` });
+  try {
+    const jsonFile = path.join(staging, 'model.json');
+    // The small model.json is always fetched afresh; shards completed by an earlier attempt are kept.
+    fs.rmSync(jsonFile, { force: true });
     await download(src, jsonFile, { label: `${label} model.json`, quiet: options.quiet });
     let json: ModelJson;
     try {
@@ -194,15 +279,33 @@ export async function ensureCached(url: string, dir: string, label: string, opti
     const shards = shardPaths(json);
     for (const [i, p] of shards.entries()) {
       if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) throw new Error(`${src}: weight shard path '${p}' leaves the model folder`);
+      const dest = path.join(staging, decodeURIComponent(p));
+      if (fs.existsSync(dest)) continue;
       const shardUrl = new URL(p, src).toString();
       try {
-        await download(shardUrl, path.join(tmp, decodeURIComponent(p)), { label: `${label} shard ${i + 1}/${shards.length}`, quiet: options.quiet });
+        await download(shardUrl, dest, { label: `${label} shard ${i + 1}/${shards.length}`, quiet: options.quiet });
       } catch (err) {
         throw new Error(`${src}: weight shard '${p}' listed in weightsManifest could not be downloaded from ${shardUrl}: ${(err as Error).message}`);
       }
     }
-  });
-  return dir;
+    try {
+      readModelDir(jsonFile);
+    } catch (err) {
+      // Wrong bytes: start afresh next time rather than resume them.
+      fs.rmSync(staging, { recursive: true, force: true });
+      throw new Error(`${src}: the downloaded files are unusable, nothing was cached: ${(err as Error).message.replaceAll(staging + path.sep, '')}`);
+    }
+    await writeIntegrityRecord(staging, url);
+    replaceDir(staging, dir);
+  } finally {
+    done();
+  }
+}
+
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) total += fs.statSync(path.join(e.parentPath ?? e.path, e.name)).size;
+  return total;
 }
 
 /** True when `url` answers within `timeoutMs` with a success, a redirect, or "HEAD not allowed" (405, 501). */

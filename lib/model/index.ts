@@ -2,7 +2,8 @@
 export * from './types';
 export { BASE_REGISTRY, BASE_ENV, DEFAULT_ONLINE_BASE_ID, EMBEDDED_BASE_ID, findBaseEntry } from './registry';
 export type { BaseEntry, BaseId } from './registry';
-export { loadBase, baseCacheDir, ensureCached as ensureBaseCached } from './bases';
+export { loadBase, baseCacheDir, ensureCached as ensureBaseCached, BASE_INTEGRITY_FILE } from './bases';
+export { MAX_WEIGHT_MAGNITUDE, weightValueProblem } from './artifacts';
 export type { LoadBaseOptions } from './bases';
 export { inferBlocks, detectBlockFamily } from './blocks';
 export type { BlockFamily, LayerInfo } from './blocks';

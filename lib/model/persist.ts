@@ -38,6 +38,8 @@ export interface ClassifierMetadata extends ClassifierMetadataInput {
 export interface Classifier {
   model: tf.LayersModel;
   metadata: ClassifierMetadata;
+  /** The folder it was loaded from (set by `loadClassifier`), for messages. */
+  dir?: string;
 }
 
 function checkMetadata(model: tf.LayersModel, m: ClassifierMetadataInput, where: string): void {
@@ -86,7 +88,8 @@ export async function saveClassifier(model: tf.LayersModel, dir: string, metadat
 
 /**
  * Loads a folder written by `saveClassifier`. BatchNormalization layers are guarded (inference mode) as in
- * a frozen base, so that further training keeps Keras semantics. The caller owns `model`.
+ * a frozen base, so that further training keeps Keras semantics. A truncated or damaged weights.bin, or weights
+ * that are not finite, are refused naming the file (see `readModelDir`). The caller owns `model`.
  */
 export async function loadClassifier(dir: string): Promise<Classifier> {
   const metaFile = path.join(dir, 'metadata.json');
@@ -117,5 +120,5 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
     throw err;
   }
   guardAllBatchNorm(model);
-  return { model, metadata };
+  return { model, metadata, dir };
 }

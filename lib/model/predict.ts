@@ -25,13 +25,23 @@ export function rgbToInputTensor(rgb: Uint8Array, size: number, pixelRange: Pixe
   return tf.tidy(() => tf.tensor4d(rgb, [1, size, size, 3], 'int32').toFloat().mul((hi - lo) / 255).add(lo) as tf.Tensor4D);
 }
 
-/** Classifies already decoded RGB bytes at the classifier's input size. No tensors are left behind. */
-export function predictPixels(classifier: Classifier, rgb: Uint8Array): ImagePrediction {
+/**
+ * Classifies already decoded RGB bytes at the classifier's input size. No tensors are left behind. A model whose
+ * outputs are not finite probabilities (diverged weights) throws naming its folder, never returns a label.
+ */
+export function predictPixels(classifier: Classifier, rgb: Uint8Array, image = 'the image'): ImagePrediction {
   const { classes, inputSize, pixelRange } = classifier.metadata;
   const probs = tf.tidy(() => {
     const x = rgbToInputTensor(rgb, inputSize, pixelRange);
     return (classifier.model.predict(x) as tf.Tensor).dataSync();
   });
+  if (!probs.every(Number.isFinite)) {
+    const model = classifier.dir ? `the model in ${classifier.dir}` : `model '${classifier.model.name}'`;
+    throw new Error(
+      `${model} gives non-finite outputs [${Array.from(probs).join(', ')}] for ${image}: its weights are broken ` +
+        '(did training diverge? a too high learning rate does that); train it again',
+    );
+  }
   let index = 0;
   for (let i = 1; i < probs.length; i++) if (probs[i] > probs[index]) index = i;
   const probabilities: Record<string, number> = {};
@@ -39,7 +49,11 @@ export function predictPixels(classifier: Classifier, rgb: Uint8Array): ImagePre
   return { label: classes[index], index, probabilities };
 }
 
-/** Decodes an image file or its bytes (PNG/JPEG), resizes it to the input size, and classifies it. */
+/**
+ * Decodes an image file or its bytes (PNG/JPEG), resizes it to the input size, and classifies it. A file that is
+ * not a sound image throws naming it and saying what is wrong (as the data validator does).
+ */
 export async function predictImage(classifier: Classifier, image: string | Buffer): Promise<ImagePrediction> {
-  return predictPixels(classifier, await decodeImage(image, classifier.metadata.inputSize));
+  const what = typeof image === 'string' ? image : `an image of ${image.length} bytes`;
+  return predictPixels(classifier, await decodeImage(image, classifier.metadata.inputSize), what);
 }

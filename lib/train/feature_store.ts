@@ -5,16 +5,17 @@
  * re-executed notebook cell.
  *
  * Disk layout: `<cacheDir>/features/<key>.f32` (float32, little-endian, samples back to back) and
- * `<key>.json` (header: version, shape, the key's parts). The binary is written first and the header last,
- * both atomically, so a header on disk means a complete entry.
+ * `<key>.json` (header: version, shape, the SHA-256 of the binary, the key's parts). The binary is written first and
+ * the header last, both atomically, so a header on disk means a complete entry; the checksum is verified on every
+ * read, and an entry that fails it (a damaged disk, a file overwritten) is computed again.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
-import { cacheKey } from '../util/hash';
+import { cacheKey, sha256 } from '../util/hash';
 
 /** Bumped whenever the meaning or layout of a stored entry changes; old entries are then ignored. */
-export const FEATURE_CACHE_VERSION = 1;
+export const FEATURE_CACHE_VERSION = 2;
 
 /** Activations of `shape[0]` samples; `shape.slice(1)` is one sample's shape. */
 export interface FeatureArray {
@@ -33,6 +34,8 @@ interface Header {
   key: string;
   shape: number[];
   dtype: 'float32';
+  /** Hex SHA-256 of the `.f32` file. */
+  sha256: string;
   parts: unknown;
   created: string;
 }
@@ -129,9 +132,14 @@ export class FeatureStore {
     try {
       const header = JSON.parse(fs.readFileSync(hp, 'utf8')) as Header;
       if (header.version !== FEATURE_CACHE_VERSION || header.key !== key || header.dtype !== 'float32') return undefined;
-      const buf = fs.readFileSync(hp.replace(/\.json$/, '.f32'));
+      const file = hp.replace(/\.json$/, '.f32');
+      const buf = fs.readFileSync(file);
       const count = header.shape.reduce((a, b) => a * b, 1);
       if (buf.byteLength !== count * 4) return undefined;
+      if (sha256(buf) !== header.sha256) {
+        console.warn(`feature cache ${file} does not match its checksum (damaged); computing it again`);
+        return undefined;
+      }
       // Copy into an aligned buffer of its own (a Buffer may share a larger, unaligned pool).
       const data = new Float32Array(count);
       new Uint8Array(data.buffer).set(buf);
@@ -144,8 +152,17 @@ export class FeatureStore {
   private writeDisk(entry: FeatureArray, parts: unknown): void {
     if (!this.cacheDir) return;
     const hp = this.headerPath(entry.key);
-    writeFileAtomic(hp.replace(/\.json$/, '.f32'), new Uint8Array(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength));
-    const header: Header = { version: FEATURE_CACHE_VERSION, key: entry.key, shape: entry.shape, dtype: 'float32', parts, created: new Date().toISOString() };
+    const bytes = new Uint8Array(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength);
+    writeFileAtomic(hp.replace(/\.json$/, '.f32'), bytes);
+    const header: Header = {
+      version: FEATURE_CACHE_VERSION,
+      key: entry.key,
+      shape: entry.shape,
+      dtype: 'float32',
+      sha256: sha256(bytes),
+      parts,
+      created: new Date().toISOString(),
+    };
     writeJsonAtomic(hp, header);
   }
 }

@@ -2,7 +2,8 @@
  * Downloading large files: progress, resume, redirects, size and SHA-256 verification, mirrors.
  *
  * The bytes go to `<dest>.part`; only a verified file is renamed to `dest`, so `dest` existing means
- * "complete and checked". An interrupted transfer resumes from the `.part` file with an HTTP Range request.
+ * "complete and checked". An interrupted transfer resumes from the `.part` file with an HTTP Range request, also
+ * in a later process (the `.part` is kept on Ctrl-C, see `installInterruptHandler`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,6 +11,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as cliProgress from 'cli-progress';
 import { sha256File } from './hash';
+import { registerInterruptible } from './interrupt';
 
 export interface DownloadOptions {
   /** Expected SHA-256 (hex). Checked before `dest` appears; a mismatch throws and leaves nothing at `dest`. */
@@ -78,6 +80,11 @@ export async function download(url: string, dest: string, options: DownloadOptio
   const part = `${dest}.part`;
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   const progress = createProgress(options.label ?? path.basename(dest), options);
+  const done = registerInterruptible({
+    path: part,
+    action: 'keep',
+    note: () => `${(fs.statSync(part).size / 1e6).toFixed(1)} MB; the download resumes on the next run`,
+  });
   try {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -91,6 +98,7 @@ export async function download(url: string, dest: string, options: DownloadOptio
     }
   } finally {
     progress.stop();
+    done();
   }
   const got = fs.statSync(part).size;
   if (options.size !== undefined && got !== options.size) {

@@ -10,7 +10,8 @@ export interface ExtractZipOptions {
 
 /**
  * Extracts the files of `zipFile` into `destDir` (created). Entries under `__MACOSX/` and `._*` files are skipped;
- * an entry whose path would leave `destDir` throws naming the zip and the entry. Returns the number of files written.
+ * an entry whose path would leave `destDir`, or whose data is corrupt, throws naming the zip and the entry. Returns the
+ * number of files written.
  */
 export function extractZip(zipFile: string, destDir: string, options: ExtractZipOptions = {}): number {
   let zip: AdmZip;
@@ -27,9 +28,16 @@ export function extractZip(zipFile: string, destDir: string, options: ExtractZip
     const target = path.resolve(root, entry.entryName);
     if (!target.startsWith(root + path.sep)) throw new Error(`zip ${zipFile}: entry '${entry.entryName}' points outside the target folder`);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    const data = entry.getData();
+    let data: Buffer;
+    try {
+      data = entry.getData();
+    } catch (err) {
+      // adm-zip's own message ("invalid distance too far back", "CRC32 checksum failed") names neither file.
+      throw new Error(`zip ${zipFile}: entry '${entry.entryName}' is corrupt (${(err as Error).message}); the zip is damaged: download or create it again`);
+    }
     fs.writeFileSync(target, data);
-    options.onProgress?.(++done, entries.length);
+    done++;
+    options.onProgress?.(done, entries.length);
   }
   return done;
 }

@@ -31,33 +31,52 @@ export function pngBytes(w: number, h: number, seed: number, colorType: 0 | 2 | 
   return PNG.sync.write(png, { colorType, inputColorType: 6, inputHasAlpha: true } as never);
 }
 
-/** An indexed-colour (palette) PNG, built chunk by chunk since pngjs cannot write one: left half red, right half blue. */
-export function palettePngBytes(w: number, h: number): Buffer {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
+/** One PNG chunk: length, type, data, CRC. */
+export function pngChunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+export interface PngHeader {
+  width: number;
+  height: number;
+  bitDepth: number;
+  colorType: number;
+  interlace?: 0 | 1;
+}
+
+/**
+ * A PNG built chunk by chunk (pngjs writes neither palettes, low bit depths nor interlacing): `raw` is the
+ * uncompressed image data (filter byte + packed pixels per row), deflated into one IDAT; every CRC is valid.
+ */
+export function buildPng(h: PngHeader, raw: Buffer, palette?: Buffer): Buffer {
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 3; // colour type: palette
+  ihdr.writeUInt32BE(h.width, 0);
+  ihdr.writeUInt32BE(h.height, 4);
+  ihdr[8] = h.bitDepth;
+  ihdr[9] = h.colorType;
+  ihdr[12] = h.interlace ?? 0;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    ...(palette ? [pngChunk('PLTE', palette)] : []),
+    pngChunk('IDAT', zlib.deflateSync(raw)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** An indexed-colour (palette) PNG: left half red, right half blue. */
+export function palettePngBytes(w: number, h: number): Buffer {
   const rows: number[] = [];
   for (let y = 0; y < h; y++) {
     rows.push(0);
     for (let x = 0; x < w; x++) rows.push(x < w / 2 ? 0 : 1);
   }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('PLTE', Buffer.from([255, 0, 0, 0, 0, 255])),
-    chunk('IDAT', zlib.deflateSync(Buffer.from(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return buildPng({ width: w, height: h, bitDepth: 8, colorType: 3 }, Buffer.from(rows), Buffer.from([255, 0, 0, 0, 0, 255]));
 }
 
 /** A small JPEG (jimp) with a gradient. */

@@ -2,6 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { loadDataset } from '../../lib/data/load';
 import { decodeImage } from '../../lib/data/decode';
 import { jpegBytes, palettePngBytes, pngBytes, tempDir, writeClassFolders, zipFolder } from './fixtures';
@@ -156,3 +157,29 @@ test('layout errors name the path', async () => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test('a seeded split that would leave a class without test (or training) images is refused, naming the class', async () => {
+  const root = path.join(dir, 'lonely');
+  writeClassFolders(root, { many: 6, one: 1 });
+  await assert.rejects(
+    loadDataset({ ...opts, source: root }),
+    new RegExp(`cannot split ${escape(root)}: class 'one' has 1 image\\(s\\), so testFraction 0\\.2 leaves it with no test image; add images to ${escape(path.join(root, 'one'))} or give a separate testDir`),
+  );
+  writeClassFolders(path.join(dir, 'lonely-test'), { many: 1, one: 1 });
+  const s = await loadDataset({ ...opts, source: root, testDir: path.join(dir, 'lonely-test') });
+  assert.equal(s.train.items.length, 7);
+  await assert.rejects(loadDataset({ ...opts, source: root, testFraction: 0.5 }), /class 'one' has 1 image\(s\), so testFraction 0\.5 leaves it with no training image/);
+});
+
+test('loadDataset sweeps the temporary folder a killed render or extraction left in the cache', async () => {
+  const root = path.join(dir, 'sweep-src');
+  writeClassFolders(root, { a: 2, b: 2 });
+  const cache = path.join(dir, 'sweep-cache');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  const leftover = path.join(cache, `.rendered-v1-0123456789abcdef.${dead}.deadbeef.tmp`);
+  fs.mkdirSync(path.join(leftover, 'rps', 'rock'), { recursive: true });
+  const old = new Date(Date.now() - 3600_000);
+  fs.utimesSync(leftover, old, old);
+  await loadDataset({ source: root, cacheDir: cache, quiet: true, testFraction: 0.5 });
+  assert.ok(!fs.existsSync(leftover));
+});

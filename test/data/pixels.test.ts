@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { PNG } from 'pngjs';
 import { initEngine } from '../../lib/engine/engine';
 import { decodeImage, resizeRgbaOnWhite } from '../../lib/data/decode';
 import { clearPixelMemo, loadPixels, pixelCacheStats, pixelsToTensor } from '../../lib/data/pixels';
@@ -140,4 +141,47 @@ test('parallel decoding (worker threads) gives the same bytes; an undecodable fi
   assert.deepEqual(parallel.skipped?.map((s) => path.basename(s.file)), ['zz-broken.png']);
   assert.match(parallel.skipped![0].reason, /cannot decode image .*zz-broken\.png/);
   assert.ok(!parallel.files.some((f) => f.endsWith('zz-broken.png')));
+});
+
+/** A PNG whose byte length depends only on its size (stored, not deflated), so that a rewrite can keep the size. */
+function storedPng(w: number, seed: number): Buffer {
+  const png = new PNG({ width: w, height: w });
+  for (let i = 0; i < png.data.length; i++) png.data[i] = (i * seed) % 256;
+  return PNG.sync.write(png, { deflateLevel: 0, filterType: 0 });
+}
+
+test('the pixel cache is keyed by content: a moved project reads its cache; a same-size rewrite within the same second is seen', async () => {
+  const root = path.join(dir, 'movable');
+  writeClassFolders(root, { a: 3, b: 3 }, 16);
+  const cache = path.join(dir, 'cache-movable');
+  const { train } = await loadDataset({ source: root, cacheDir: cache, quiet: true, testFraction: 0.34 });
+  const first = await loadPixels(train, { size: 8, cacheDir: cache, quiet: true });
+  const moved = path.join(dir, 'moved-elsewhere');
+  fs.renameSync(root, moved);
+  clearPixelMemo();
+  const d0 = pixelCacheStats.decoded;
+  const hits = pixelCacheStats.diskHits;
+  const again = await loadPixels((await loadDataset({ source: moved, cacheDir: cache, quiet: true, testFraction: 0.34 })).train, { size: 8, cacheDir: cache, quiet: true });
+  assert.equal(pixelCacheStats.decoded, d0, 'nothing decoded after the move');
+  assert.equal(pixelCacheStats.diskHits, hits + 1);
+  assert.equal(again.key, first.key);
+  assert.deepEqual(again.pixels, first.pixels);
+  assert.ok(again.files.every((f) => f.startsWith(moved + path.sep)), 'files name the new location');
+
+  const racy = path.join(dir, 'racy');
+  fs.mkdirSync(path.join(racy, 'a'), { recursive: true });
+  fs.mkdirSync(path.join(racy, 'b'), { recursive: true });
+  const file = path.join(racy, 'a', 'x.png');
+  fs.writeFileSync(file, storedPng(12, 3));
+  fs.writeFileSync(path.join(racy, 'b', 'y.png'), storedPng(12, 5));
+  const ds = { name: 'racy', split: 'train', classes: ['a', 'b'], source: 'folder' as const, root: racy, items: [{ file, label: 0 }, { file: path.join(racy, 'b', 'y.png'), label: 1 }] };
+  const before = await loadPixels(ds, { size: 8, cacheDir: cache, quiet: true });
+  const { mtime, size } = fs.statSync(file);
+  fs.writeFileSync(file, storedPng(12, 7));
+  // A file system with one-second timestamps: same size, same mtime.
+  fs.utimesSync(file, mtime, mtime);
+  assert.equal(fs.statSync(file).size, size);
+  const after = await loadPixels(ds, { size: 8, cacheDir: cache, quiet: true });
+  assert.notEqual(after.key, before.key);
+  assert.deepEqual(after.pixels.subarray(0, 192), await decodeImage(file, 8));
 });

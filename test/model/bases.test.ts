@@ -92,7 +92,7 @@ describe('loadBase', () => {
       assert.deepEqual(seen.sort(), ['/tiny/group1-shard1of2.bin', '/tiny/group1-shard2of2.bin', '/tiny/model.json']);
       const cached = fs.readdirSync(path.join(cacheDir, 'bases'));
       assert.equal(cached.length, 1);
-      assert.deepEqual(fs.readdirSync(path.join(cacheDir, 'bases', cached[0])).sort(), ['group1-shard1of2.bin', 'group1-shard2of2.bin', 'model.json']);
+      assert.deepEqual(fs.readdirSync(path.join(cacheDir, 'bases', cached[0])).sort(), ['group1-shard1of2.bin', 'group1-shard2of2.bin', 'integrity.json', 'model.json']);
       b.model.dispose();
       // Second load: from the cache, no request.
       const before = server.requests.length;
@@ -156,7 +156,8 @@ describe('loadBase', () => {
         loadBase({ base: `${REMOTE}/broken/model.json`, mirror: server.url, cacheDir, quiet: true }),
         /weight shard 'group1-shard2of2.bin'.*could not be downloaded.*404/,
       );
-      assert.deepEqual(fs.readdirSync(path.join(cacheDir, 'bases')), []);
+      // Only the hidden download folder, kept so that a later run resumes.
+      assert.deepEqual(fs.readdirSync(path.join(cacheDir, 'bases')).filter((n) => !n.startsWith('.')), []);
     } finally {
       fs.rmSync(cacheDir, { recursive: true, force: true });
     }
@@ -169,6 +170,22 @@ describe('loadBase', () => {
     await assert.rejects(loadBase({ base: path.join(root, 'tiny'), cutLayer: 'block_9_add', quiet: true }), /unknown cut layer 'block_9_add'.*Valid layer names: .*block_1_add/);
     await assert.rejects(loadBase({ base: path.join(root, 'flat'), inputSize: 16, quiet: true }), /input size mismatch.*'flat' \(Flatten\)/);
     await assert.rejects(loadBase({ base: 'embedded', cutLayer: 'block_5_add', quiet: true }), /cutLayer is for custom/);
+  });
+
+  test('weights whose shapes do not fit the topology: the layer is named, also when the input size changes', async () => {
+    const misfit = path.join(root, 'misfit');
+    fs.cpSync(path.join(root, 'tiny'), misfit, { recursive: true });
+    const json = JSON.parse(fs.readFileSync(path.join(misfit, 'model.json'), 'utf8'));
+    // Same number of values (so the byte count fits), transposed shape.
+    json.weightsManifest[0].weights.find((w: { name: string }) => w.name === 'block_1_expand/kernel').shape = [1, 1, 16, 8];
+    fs.writeFileSync(path.join(misfit, 'model.json'), JSON.stringify(json));
+    const expected = `${path.join(misfit, 'model.json')}: the weights do not fit the topology: layer 'block_1_expand' takes 'block_1_expand/kernel' of shape [1, 1, 8, 16], but weightsManifest gives it shape [1, 1, 16, 8]`;
+    for (const inputSize of [undefined, 64]) {
+      await assert.rejects(loadBase({ base: misfit, cutLayer: 'out_relu', inputSize, quiet: true }), (err: Error) => {
+        assert.equal(err.message, expected);
+        return true;
+      });
+    }
   });
 
   test('the registry: every online base has its URL, [-1, 1] input and a cut layer', () => {

@@ -103,21 +103,37 @@ export interface StaticServer {
   url: string;
   /** Request paths seen so far. */
   requests: string[];
+  /** Range header of each request (undefined when none), in the order of `requests`. */
+  ranges: (string | undefined)[];
+  /** Handlers that replace the static file for a path (a broken mirror); delete an entry to serve the file again. */
+  routes: Map<string, (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void>;
   close(): Promise<void>;
 }
 
-/** Serves the files under `root` on 127.0.0.1 (GET and HEAD; 404 otherwise). */
+/** Serves the files under `root` on 127.0.0.1 (GET and HEAD, Range requests answered with 206; 404 otherwise). */
 export async function serveDir(root: string): Promise<StaticServer> {
   const requests: string[] = [];
+  const ranges: (string | undefined)[] = [];
+  const routes: StaticServer['routes'] = new Map();
   const server = http.createServer((req, res) => {
     const p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push(p);
+    ranges.push(req.headers.range);
     const file = path.join(root, p);
     if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end('not found');
       return;
     }
     const body = fs.readFileSync(file);
+    const route = routes.get(p);
+    if (route) return route(req, res, body);
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (m && Number(m[1]) < body.length) {
+      const start = Number(m[1]);
+      res.writeHead(206, { 'Content-Length': body.length - start, 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` });
+      res.end(req.method === 'HEAD' ? undefined : body.subarray(start));
+      return;
+    }
     res.writeHead(200, { 'Content-Length': body.length });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
@@ -126,7 +142,13 @@ export async function serveDir(root: string): Promise<StaticServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    ranges,
+    routes,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 

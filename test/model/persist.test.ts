@@ -114,3 +114,94 @@ describe('saveClassifier / loadClassifier / predict', () => {
     await assert.rejects(loadClassifier(ok), /weight shard 'weights.bin' listed in weightsManifest is missing/);
   });
 });
+
+describe('loadClassifier and predictImage on damaged files and broken models', () => {
+  let dir: string;
+  let base: LoadedBase;
+  let model: tf.LayersModel;
+  let saved: string;
+
+  before(async () => {
+    await initEngine({ engine: 'wasm', quiet: true });
+    dir = tempDir('damaged');
+    const tiny = buildTinyBase();
+    await writeModelDir(tiny, path.join(dir, 'base'));
+    tiny.dispose();
+    base = await loadBase({ base: path.join(dir, 'base', 'model.json'), quiet: true });
+    model = buildClassifier(base, { numClasses: 3, hiddenUnits: 6, seed: 2 });
+    saved = path.join(dir, 'good');
+    await saveClassifier(model, saved, { classes: CLASSES, inputSize: 32, pixelRange: [0, 1], base: 'x' });
+  });
+  after(() => {
+    model?.dispose();
+    base?.model.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A copy of the saved classifier with its weights.bin changed by `damage`. */
+  function damagedCopy(name: string, damage: (bytes: Buffer) => Buffer): string {
+    const out = path.join(dir, name);
+    fs.cpSync(saved, out, { recursive: true });
+    const bin = path.join(out, 'weights.bin');
+    fs.writeFileSync(bin, damage(fs.readFileSync(bin)));
+    return out;
+  }
+
+  test('a truncated, oversized or NaN-filled weights.bin is refused naming weights.bin', async () => {
+    const n = fs.statSync(path.join(saved, 'weights.bin')).size;
+    const cut = damagedCopy('cut', (b) => b.subarray(0, b.length - 100));
+    await assert.rejects(loadClassifier(cut), (err: Error) => {
+      assert.equal(err.message, `${path.join(cut, 'model.json')}: weight shard 'weights.bin' holds ${n - 100} bytes but weightsManifest describes ${n} (truncated); the file is damaged or belongs to another model`);
+      return true;
+    });
+    await assert.rejects(loadClassifier(damagedCopy('long', (b) => Buffer.concat([b, Buffer.alloc(8)]))), /weight shard 'weights\.bin' holds \d+ bytes but weightsManifest describes \d+ \(extra bytes\)/);
+    const nan = damagedCopy('nan', (b) => {
+      const out = Buffer.from(b);
+      out.writeFloatLE(NaN, out.length - 8);
+      return out;
+    });
+    await assert.rejects(loadClassifier(nan), new RegExp(`^Error: ${escape(path.join(nan, 'weights.bin'))}: weight '[^']+' holds NaN \\(a usable weight is finite and at most 1000000 in magnitude\\)`));
+    const huge = damagedCopy('huge', (b) => Buffer.from(new Float32Array(b.length / 4).fill(1e30).buffer));
+    await assert.rejects(loadClassifier(huge), /weights\.bin: weight '[^']+' holds 1\.0000000150474662e\+30/);
+  });
+
+  test('a model whose outputs are not finite gives an error naming its folder, never a label', async () => {
+    const clf = await loadClassifier(saved);
+    try {
+      const png = path.join(dir, 'img.png');
+      fs.writeFileSync(png, encodePng(new Uint8Array(32 * 32 * 3).fill(90), 32, 32));
+      assert.equal((await predictImage(clf, png)).label.length > 0, true);
+      const dense = clf.model.getLayer(HEAD_LAYERS.output);
+      dense.setWeights(dense.getWeights().map((w) => tf.tidy(() => tf.fill(w.shape, NaN))));
+      await assert.rejects(predictImage(clf, png), (err: Error) => {
+        assert.equal(
+          err.message,
+          `the model in ${saved} gives non-finite outputs [NaN, NaN, NaN] for ${png}: its weights are broken (did training diverge? a too high learning rate does that); train it again`,
+        );
+        return true;
+      });
+      assert.throws(() => predictPixels({ ...clf, dir: undefined }, new Uint8Array(32 * 32 * 3)), /model '.+' gives non-finite outputs \[NaN, NaN, NaN\] for the image/);
+    } finally {
+      clf.model.dispose();
+    }
+  });
+
+  test("predictImage on a text file or a truncated PNG says what is wrong in the validator's words, naming the file", async () => {
+    const clf = await loadClassifier(saved);
+    try {
+      const text = path.join(dir, 'notes.txt');
+      fs.writeFileSync(text, 'not an image');
+      await assert.rejects(predictImage(clf, text), new RegExp(`^Error: cannot decode image ${escape(text)}: not a PNG or JPEG file$`));
+      const png = encodePng(new Uint8Array(40 * 40 * 3).map((_, i) => (i * 31) % 256), 40, 40);
+      const cut = path.join(dir, 'cut.png');
+      fs.writeFileSync(cut, png.subarray(0, png.length - 40));
+      await assert.rejects(predictImage(clf, cut), new RegExp(`^Error: cannot decode image ${escape(cut)}: truncated PNG \\(chunk IDAT runs past the end\\)$`));
+    } finally {
+      clf.model.dispose();
+    }
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

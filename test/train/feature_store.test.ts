@@ -84,3 +84,32 @@ test('a computation with the wrong size is refused', async () => {
   const store = new FeatureStore();
   await assert.rejects(store.get('s', {}, async () => ({ data: new Float32Array(5), shape: [2, 3] })), /computed 5 values for shape \[2,3\]/);
 });
+
+test('an entry overwritten with garbage of the right length fails its checksum and is computed again', async () => {
+  const dir = tmp();
+  try {
+    const calls = { n: 0 };
+    const parts = { data: 'garbage' };
+    const key = (await new FeatureStore({ cacheDir: dir }).get('s', parts, compute([1, 2, 3, 4], [4], calls))).key;
+    const f32 = path.join(dir, 'features', `${key}.f32`);
+    fs.writeFileSync(f32, Buffer.from(Float32Array.from([1e30, 1e30, 1e30, 1e30]).buffer));
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => warnings.push(m);
+    let again;
+    try {
+      again = await new FeatureStore({ cacheDir: dir }).get('s', parts, compute([1, 2, 3, 4], [4], calls));
+    } finally {
+      console.warn = warn;
+    }
+    assert.equal(calls.n, 2);
+    assert.deepEqual(Array.from(again.data), [1, 2, 3, 4]);
+    assert.deepEqual(warnings, [`feature cache ${f32} does not match its checksum (damaged); computing it again`]);
+    // The rebuilt entry is on disk and trusted again.
+    const third = new FeatureStore({ cacheDir: dir });
+    await third.get('s', parts, compute([0, 0, 0, 0], [4], calls));
+    assert.equal(third.getStats().diskHits, 1);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
