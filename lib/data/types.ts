@@ -1,4 +1,5 @@
 /** The shapes that flow out of the data sources: a Dataset is a list of (file, label) with class names. */
+import type { SplitDesign } from './render/params';
 
 /** Where a data set came from. */
 export type DataSourceKind = 'tfds' | 'rendered' | 'folder';
@@ -7,6 +8,11 @@ export type DataSourceKind = 'tfds' | 'rendered' | 'folder';
 export interface DatasetItem {
   file: string;
   label: number;
+  /**
+   * Set only where the item comes from another source than its Dataset: `'rendered'` for the hands that
+   * `mixRendered` adds to a user's training split (keep them out of validation and test).
+   */
+  origin?: DataSourceKind;
 }
 
 /** One split of a data set. Items are in a stable order (class, then file name). */
@@ -49,4 +55,10 @@ export interface RenderSpec {
   seed?: number;
   /** Image side in pixels (default 300, as TFDS). */
   size?: number;
+  /**
+   * `'shifted'` (default): test hands come from parameter ranges held out of training (other hand sizes and
+   * proportions, skin tones, nail polish, light and camera tilt; see `HELD_OUT`), as TFDS's test set shows other
+   * hands than its training set. `'iid'`: both splits from the same distribution.
+   */
+  splitDesign?: SplitDesign;
 }
