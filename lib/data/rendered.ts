@@ -77,9 +77,10 @@ export interface MixRenderSpec {
 /**
  * The rendered hands that `mixRendered` adds to a user's training split: `perClass` images of each pose from
  * the renderer's full variety, rendered at max(300 px, the stored side) (at most 1024) and box-filter
- * downscaled to `width x height`, cached and verified like the data set. Returns the folder of class folders.
+ * downscaled to `width x height`, cached and verified like the data set. Returns the folder of class folders and
+ * the stored size.
  */
-export async function ensureMixImages(cacheDir: string, spec: MixRenderSpec, quiet = false): Promise<string> {
+export async function ensureMixImages(cacheDir: string, spec: MixRenderSpec, quiet = false): Promise<{ folder: string; width: number; height: number }> {
   const size = Math.min(MIX_MAX_RENDER, Math.max(RENDER_DEFAULTS.size, spec.width, spec.height));
   const stored = { width: Math.min(size, spec.width), height: Math.min(size, spec.height) };
   const key = cacheKey(MIX_CACHE_VERSION, spec.perClass, stored, size, spec.seed, rendererFingerprint());
@@ -87,7 +88,8 @@ export async function ensureMixImages(cacheDir: string, spec: MixRenderSpec, qui
   const what = `${spec.perClass} CGI hand images per class (${stored.width}x${stored.height} px, seed ${spec.seed}) to mix into the training split`;
   // The training split of an 'iid' design is the renderer's full variety; no test images.
   const options = { train: 3 * spec.perClass, test: 0, seed: spec.seed, size, splitDesign: 'iid' as const, stored };
-  return path.join(await ensureRenderedFolder(dir, what, quiet, options, [TFDS_TRAIN_FOLDER]), TFDS_TRAIN_FOLDER);
+  const folder = path.join(await ensureRenderedFolder(dir, what, quiet, options, [TFDS_TRAIN_FOLDER]), TFDS_TRAIN_FOLDER);
+  return { folder, ...stored };
 }
 
 /** Renders into `dir` (atomically, with a manifest) unless a copy that matches its manifest is there. */

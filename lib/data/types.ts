@@ -35,6 +35,20 @@ export interface SkippedFile {
   reason: string;
 }
 
+/** What `mixRendered` added to the training split. */
+export interface MixSummary {
+  /** The user's own training images. */
+  own: number;
+  /** Rendered images added (perClass per class). */
+  rendered: number;
+  perClass: number;
+  /** The stored size of the rendered images: the median width and height of the user's training images (each capped at 1024 px). */
+  width: number;
+  height: number;
+  /** The folder of class folders holding them. */
+  folder: string;
+}
+
 /** Train and test splits plus what happened while loading. */
 export interface DataSplits {
   train: Dataset;
@@ -43,6 +57,8 @@ export interface DataSplits {
   /** One line per split with class counts, and the skipped count; printed unless `quiet`. */
   summary: string;
   skipped: SkippedFile[];
+  /** Set when `mixRendered` added rendered hands to the training split. */
+  mix?: MixSummary;
 }
 
 /** Counts, seed and image size for the rendered (CGI) data set. */
