@@ -232,7 +232,7 @@ export function augmentImage(src: Uint8Array, dst: Uint8Array, size: number, p: 
   const ky = 1 / (p.scale * (p.scaleY ?? 1));
   const tx = (p.translateX ?? 0) * size;
   const ty = (p.translateY ?? 0) * size;
-  let img = new Float32Array(size * size * 3);
+  const warped = new Float32Array(size * size * 3);
   const row = size * 3;
   for (let y = 0; y < size; y++) {
     const py = y - c - ty;
@@ -255,7 +255,7 @@ export function augmentImage(src: Uint8Array, dst: Uint8Array, size: number, p: 
         // Fast path: all four neighbours inside.
         const i = y0 * row + x0 * 3;
         for (let ch = 0; ch < 3; ch++) {
-          img[o + ch] = src[i + ch] * w00 + src[i + 3 + ch] * w10 + src[i + row + ch] * w01 + src[i + row + 3 + ch] * w11;
+          warped[o + ch] = src[i + ch] * w00 + src[i + 3 + ch] * w10 + src[i + row + ch] * w01 + src[i + row + 3 + ch] * w11;
         }
       } else {
         const xa = borderIndex(x0, size, fill) * 3;
@@ -263,17 +263,23 @@ export function augmentImage(src: Uint8Array, dst: Uint8Array, size: number, p: 
         const ya = borderIndex(y0, size, fill) * row;
         const yb = borderIndex(y0 + 1, size, fill) * row;
         for (let ch = 0; ch < 3; ch++) {
-          img[o + ch] = src[ya + xa + ch] * w00 + src[ya + xb + ch] * w10 + src[yb + xa + ch] * w01 + src[yb + xb + ch] * w11;
+          warped[o + ch] = src[ya + xa + ch] * w00 + src[ya + xb + ch] * w10 + src[yb + xa + ch] * w01 + src[yb + xb + ch] * w11;
         }
       }
     }
   }
-  if (p.blur) img = gaussianBlur(img, size, p.blur, fill);
+  const img = p.blur ? gaussianBlur(warped, size, p.blur, fill) : warped;
   if ((p.hue ?? 0) !== 0 || (p.saturation ?? 1) !== 1) rotateChroma(img, p.hue ?? 0, p.saturation ?? 1);
+  let sumR = 0;
+  let sumG = 0;
+  let sumB = 0;
+  for (let k = 0; k < img.length; k += 3) {
+    sumR += img[k];
+    sumG += img[k + 1];
+    sumB += img[k + 2];
+  }
   const n = size * size;
-  const means = [0, 0, 0];
-  for (let k = 0; k < img.length; k++) means[k % 3] += img[k];
-  for (let ch = 0; ch < 3; ch++) means[ch] /= n;
+  const means = [sumR / n, sumG / n, sumB / n];
   for (let k = 0; k < img.length; k++) {
     const m = means[k % 3];
     const v = (img[k] - m) * p.contrast + m + p.brightness;

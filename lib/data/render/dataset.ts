@@ -2,8 +2,9 @@
  * Renders a whole CGI rock-paper-scissors data set in the TFDS layout:
  *   outDir/rps/{rock,paper,scissors}/*.png            (train, 2520 by default)
  *   outDir/rps-test-set/{rock,paper,scissors}/*.png   (test, 372 by default)
- * Each image is a pure function of its (pose, per-image seed), so the files are identical whatever the
- * number of worker threads.
+ * Each image is a pure function of its (pose, per-image seed, hand domain), so the files are identical whatever
+ * the number of worker threads. Test hands come from parameter ranges held out of training (params.ts HELD_OUT)
+ * unless splitDesign is 'iid'.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -92,7 +92,7 @@ export function heldOutRangesFigure(rows: HeldOutRow[]): PlotlyFigure {
   return {
     data: [trace('train', '#0969da'), trace('test', '#fb8500')],
     layout: {
-      title: { text: 'Held-out parameter ranges: test hands are drawn only from the orange bands' },
+      title: { text: 'Held-out ranges: test hands come only from the orange bands' },
       barmode: 'overlay',
       xaxis: { title: { text: 'position in the parameter\'s full range (0 = lowest, 1 = highest)' }, range: [0, 1] },
       yaxis: { autorange: 'reversed', automargin: true },
