@@ -62,7 +62,7 @@ function renderSplits(train: number, test: number, seed: number, size: number): 
   const out = { train: { x: [], y: [] } as Split, test: { x: [], y: [] } as Split };
   for (const job of jobs) {
     const s = job.file.startsWith(`rps-test-set${path.sep}`) ? out.test : out.train;
-    s.x.push(toGrid(renderHand({ pose: job.pose, seed: job.seed, size }), size, 3));
+    s.x.push(toGrid(renderHand({ pose: job.pose, seed: job.seed, size, domain: job.domain }), size, 3));
     s.y.push(HAND_POSES.indexOf(job.pose));
   }
   return out;

@@ -4,7 +4,8 @@ export { RPS_CLASSES, orderClasses } from './folder';
 export { imageBytesProblem, imageFileProblem, imageHeaderProblem, sniffImageFormat, MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS, type ImageFormat } from './validate';
 export { TFDS_RPS_FILES, DATA_MIRROR_ENVS, tfdsCacheFolder, tfdsCached, ensureTfdsData, type TfdsFileSpec, type TfdsFilesOverride, type TfdsOptions } from './tfds';
 export * from './render/index';
-export { RENDER_DEFAULTS, renderedCacheFolder, ensureRenderedData } from './rendered';
+export { RENDER_DEFAULTS, MIX_MAX_RENDER, renderedCacheFolder, ensureRenderedData, ensureMixImages, type MixRenderSpec } from './rendered';
+export { mixRenderedInto, medianImageSize, type MixOptions } from './mix';
 export { DATA_CACHE_ENV, defaultDataCacheDir } from './cache-dir';
 export { DATA_SOURCE_ENV, loadDataset, type LoadDataOptions } from './load';
 export { decodeImage, resizeRgbaOnWhite } from './decode';
@@ -22,9 +23,13 @@ export {
   augmentPixels,
   augmentParams,
   augmentImage,
+  erasedPixels,
   DEFAULT_AUGMENT,
+  FILL_MODES,
   type AugmentOptions,
   type AugmentParams,
+  type EraseRect,
+  type FillMode,
   type AugmentSetting,
 } from './augment';
 export { splitIndices, shuffleIndices, batchIndices, type SplitOptions } from './split';

@@ -9,7 +9,8 @@ import { cacheKey } from '../util/hash';
 import { extractZip } from '../util/zip';
 import { defaultDataCacheDir } from './cache-dir';
 import { isTfdsLayout, scanClassFolders, unwrapSingleFolder } from './folder';
-import { ensureRenderedData } from './rendered';
+import { checkMixCount, mixRenderedInto } from './mix';
+import { ensureRenderedData, RENDER_DEFAULTS } from './rendered';
 import { splitIndices } from './split';
 import { NetworkUnreachableError } from '../util/download';
 import { ensureTfdsData, tfdsCacheFolder, tfdsCached, TFDS_TEST_FOLDER, TFDS_TRAIN_FOLDER, type TfdsFilesOverride } from './tfds';
@@ -34,8 +35,14 @@ export interface LoadDataOptions {
   testFraction?: number;
   /** Seed of that split. Default: 0. */
   seed?: number;
-  /** Rendered source: counts, seed and size. Default: 2520 / 372, seed 0, 300 px. */
+  /** Rendered source: counts, seed, size and split design. Default: 2520 / 372, seed 0, 300 px, shifted test split. */
   render?: RenderSpec;
+  /**
+   * Real data (a folder, a zip or TFDS) whose classes are among rock / paper / scissors: add this many rendered hands
+   * per class to the training split only, brought to the median size of the training images (box-filter downscaled;
+   * cached). They are marked `origin: 'rendered'`, so validation can leave them out. Default: 0 (none).
+   */
+  mixRendered?: number;
   /** No summary or warnings printed (they are still returned). Default: false. */
   quiet?: boolean;
   /** Override the TFDS URLs, sizes and hashes (tests, private copies). */
@@ -63,6 +70,10 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
     notes.push(message);
     if (!quiet) console.warn(message);
   };
+  const mixRendered = checkMixCount(options.mixRendered ?? 0);
+  if (mixRendered && source === 'rendered') {
+    throw new Error("mixRendered adds rendered hands to real data; with source 'rendered' every image is rendered already");
+  }
   let splits: Omit<DataSplits, 'summary'>;
   if (source === 'tfds') {
     splits = fromTfdsRoot(await ensureTfdsData(tfdsOptions), 'tfds', 'rock_paper_scissors', false);
@@ -90,6 +101,13 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
       : fromTfdsRoot(await ensureRenderedData(cacheDir, options.render, quiet), 'rendered', 'rock_paper_scissors (rendered)', false);
   } else {
     splits = await fromUserData(source, cacheDir, options);
+  }
+  if (mixRendered && splits.source === 'rendered') {
+    note('mixRendered ignored: the data fell back to the rendered set, which is all rendered already.');
+  } else if (mixRendered) {
+    const seed = options.render?.seed ?? RENDER_DEFAULTS.seed;
+    const { dataset, mix } = await mixRenderedInto(splits.train, { perClass: mixRendered, cacheDir, seed, quiet });
+    splits = { ...splits, train: dataset, mix };
   }
   const summary = [...notes, summarize(splits)].join('\n');
   if (!quiet) {
@@ -162,8 +180,12 @@ function countLine(ds: Dataset): string {
   return `${ds.split}: ${ds.items.length} images (${ds.classes.map((c, i) => `${c} ${counts[i]}`).join(', ')}) in ${ds.root}`;
 }
 
+function mixLine(m: NonNullable<DataSplits['mix']>): string {
+  return `train sources: ${m.own} own + ${m.rendered} rendered (${m.perClass} per class, ${m.width}x${m.height} px) from ${m.folder}`;
+}
+
 function summarize(s: Omit<DataSplits, 'summary'>): string {
-  const lines = [`data: ${s.train.name} [${s.source}]`, `  ${countLine(s.train)}`, `  ${countLine(s.test)}`];
+  const lines = [`data: ${s.train.name} [${s.source}]`, `  ${countLine(s.train)}`, ...(s.mix ? [`  ${mixLine(s.mix)}`] : []), `  ${countLine(s.test)}`];
   if (s.skipped.length) lines.push(`  skipped: ${s.skipped.length} unreadable or non-image file(s)`);
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 /** The shapes that flow out of the data sources: a Dataset is a list of (file, label) with class names. */
+import type { SplitDesign } from './render/params';
 
 /** Where a data set came from. */
 export type DataSourceKind = 'tfds' | 'rendered' | 'folder';
@@ -7,6 +8,11 @@ export type DataSourceKind = 'tfds' | 'rendered' | 'folder';
 export interface DatasetItem {
   file: string;
   label: number;
+  /**
+   * Set only where the item comes from another source than its Dataset: `'rendered'` for the hands that
+   * `mixRendered` adds to a user's training split (keep them out of validation and test).
+   */
+  origin?: DataSourceKind;
 }
 
 /** One split of a data set. Items are in a stable order (class, then file name). */
@@ -29,6 +35,20 @@ export interface SkippedFile {
   reason: string;
 }
 
+/** What `mixRendered` added to the training split. */
+export interface MixSummary {
+  /** The user's own training images. */
+  own: number;
+  /** Rendered images added (perClass per class). */
+  rendered: number;
+  perClass: number;
+  /** The stored size of the rendered images: the median width and height of the user's training images (each capped at 1024 px). */
+  width: number;
+  height: number;
+  /** The folder of class folders holding them. */
+  folder: string;
+}
+
 /** Train and test splits plus what happened while loading. */
 export interface DataSplits {
   train: Dataset;
@@ -37,6 +57,8 @@ export interface DataSplits {
   /** One line per split with class counts, and the skipped count; printed unless `quiet`. */
   summary: string;
   skipped: SkippedFile[];
+  /** Set when `mixRendered` added rendered hands to the training split. */
+  mix?: MixSummary;
 }
 
 /** Counts, seed and image size for the rendered (CGI) data set. */
@@ -49,4 +71,10 @@ export interface RenderSpec {
   seed?: number;
   /** Image side in pixels (default 300, as TFDS). */
   size?: number;
+  /**
+   * `'shifted'` (default): test hands come from parameter ranges held out of training (other hand sizes and
+   * proportions, skin tones, nail polish, light and camera tilt; see `HELD_OUT`), as TFDS's test set shows other
+   * hands than its training set. `'iid'`: both splits from the same distribution.
+   */
+  splitDesign?: SplitDesign;
 }

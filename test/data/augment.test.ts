@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { augmentImage, augmentParams, augmentPixels } from '../../lib/data/augment';
+import { augmentImage, augmentParams, augmentPixels, erasedPixels, type AugmentParams } from '../../lib/data/augment';
 import type { PixelSet } from '../../lib/data/pixels';
 import { batchIndices, shuffleIndices, splitIndices } from '../../lib/data/split';
 
@@ -45,7 +45,7 @@ test('parameters stay in their documented ranges; switches turn each off', () =>
   const flips = Array.from({ length: 200 }, (_, i) => augmentParams({}, 1, i).flip).filter(Boolean).length;
   assert.ok(flips > 70 && flips < 130, `about half flipped: ${flips}`);
   const off = augmentParams({ flip: false, rotation: 0, zoom: 0, brightness: 0, contrast: 0 }, 1, 3);
-  assert.deepEqual(off, { flip: false, angle: 0, scale: 1, brightness: 0, contrast: 1 });
+  assert.deepEqual([off.flip, off.angle, off.scale, off.brightness, off.contrast], [false, 0, 1, 0, 1]);
   // Switching one off keeps the others' draws.
   const full = augmentParams({}, 1, 3);
   const noRot = augmentParams({ rotation: 0 }, 1, 3);
@@ -56,7 +56,7 @@ test('parameters stay in their documented ranges; switches turn each off', () =>
   assert.throws(() => augmentPixels(set, { seed: 1, rotation: 2 }), /augment.rotation: expected a number in \[0, 1\)/);
 });
 
-test('a pure flip mirrors exactly; rotation fills with white', () => {
+test('a pure flip mirrors exactly', () => {
   const set = fixtureSet(1, 10);
   const out = new Uint8Array(300);
   augmentImage(set.pixels, out, 10, { flip: true, angle: 0, scale: 1, brightness: 0, contrast: 1 });
@@ -65,10 +65,156 @@ test('a pure flip mirrors exactly; rotation fills with white', () => {
       for (let ch = 0; ch < 3; ch++) assert.equal(out[(y * 10 + x) * 3 + ch], set.pixels[(y * 10 + 9 - x) * 3 + ch]);
     }
   }
+});
+
+const NONE: AugmentParams = { flip: false, angle: 0, scale: 1, brightness: 0, contrast: 1 };
+
+function run(src: Uint8Array, size: number, p: Partial<AugmentParams>): Uint8Array {
+  const out = new Uint8Array(src.length);
+  augmentImage(src, out, size, { ...NONE, ...p });
+  return out;
+}
+
+/** A colourful test image: smooth hue and brightness ramps. */
+function colourful(size: number): Uint8Array {
+  const img = new Uint8Array(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const o = (y * size + x) * 3;
+      img[o] = 40 + (180 * x) / size;
+      img[o + 1] = 40 + (180 * y) / size;
+      img[o + 2] = 200 - (150 * (x + y)) / (2 * size);
+    }
+  }
+  return img;
+}
+
+const luma = (img: Uint8Array, o: number): number => 0.299 * img[o] + 0.587 * img[o + 1] + 0.114 * img[o + 2];
+
+test('rotation and zoom fill uncovered pixels from the image border, not white', () => {
   const dark = new Uint8Array(300).fill(0);
-  augmentImage(dark, out, 10, { flip: false, angle: Math.PI / 4, scale: 1, brightness: 0, contrast: 1 });
-  assert.deepEqual([...out.subarray(0, 3)], [255, 255, 255], 'corner exposed by a 45° turn is white');
-  assert.deepEqual([...out.subarray(5 * 30 + 15, 5 * 30 + 18)], [0, 0, 0], 'the centre stays');
+  for (const fill of ['reflect', 'replicate'] as const) {
+    const out = run(dark, 10, { angle: Math.PI / 4, scale: 0.7, fill });
+    assert.deepEqual([...out.subarray(0, 3)], [0, 0, 0], `${fill}: the corner a 45° turn uncovers comes from the image`);
+    assert.ok(out.every((v) => v === 0), `${fill}: a uniform image stays uniform`);
+  }
+  // A left-to-right ramp shifted right: replicate repeats column 0, reflect mirrors the first columns.
+  const ramp = new Uint8Array(8 * 8 * 3);
+  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) ramp.fill(x * 30, (y * 8 + x) * 3, (y * 8 + x) * 3 + 3);
+  const rep = run(ramp, 8, { translateX: 3 / 8, fill: 'replicate' });
+  const ref = run(ramp, 8, { translateX: 3 / 8, fill: 'reflect' });
+  assert.deepEqual([0, 1, 2, 3, 4].map((x) => rep[x * 3]), [0, 0, 0, 0, 30]);
+  assert.deepEqual([0, 1, 2, 3, 4].map((x) => ref[x * 3]), [60, 30, 0, 0, 30]);
+  assert.equal(augmentParams({}, 1, 0).fill, 'reflect', 'reflect by default, like Keras');
+});
+
+test('translate moves the content by whole pixels and changes nothing else', () => {
+  const img = colourful(12);
+  const out = run(img, 12, { translateX: 2 / 12, translateY: -3 / 12 });
+  for (let y = 0; y < 9; y++) {
+    for (let x = 2; x < 12; x++) {
+      for (let ch = 0; ch < 3; ch++) assert.equal(out[(y * 12 + x) * 3 + ch], img[((y + 3) * 12 + x - 2) * 3 + ch]);
+    }
+  }
+  for (let i = 0; i < 100; i++) {
+    const p = augmentParams({ translate: 0.2 }, 3, i);
+    assert.ok(Math.abs(p.translateX!) <= 0.2 && Math.abs(p.translateY!) <= 0.2);
+    assert.deepEqual([p.scaleX, p.scaleY, p.hue, p.saturation, p.blur, p.erase], [1, 1, 0, 1, 0, undefined]);
+  }
+});
+
+test('scale stretches each axis on its own: an image constant along x is unchanged by an x stretch', () => {
+  const rows = new Uint8Array(10 * 10 * 3);
+  for (let y = 0; y < 10; y++) rows.fill(y * 20 + 5, y * 30, (y + 1) * 30);
+  assert.deepEqual(run(rows, 10, { scaleX: 1.3 }), rows);
+  assert.notDeepEqual(run(rows, 10, { scaleY: 1.3 }), rows);
+  const p = augmentParams({ scale: 0.2 }, 4, 7);
+  assert.ok(p.scaleX !== p.scaleY && Math.abs(p.scaleX! - 1) <= 0.2 && Math.abs(p.scaleY! - 1) <= 0.2);
+  assert.equal(p.scale, augmentParams({}, 4, 7).scale, 'zoom keeps its draw');
+});
+
+test('hue and saturation change the colours but keep each pixel\'s luma', () => {
+  const img = colourful(16);
+  for (const p of [{ hue: 2.1 }, { saturation: 0.3 }, { hue: -1, saturation: 1.4 }]) {
+    const out = run(img, 16, p);
+    let dLuma = 0;
+    let dColour = 0;
+    for (let o = 0; o < img.length; o += 3) {
+      dLuma += Math.abs(luma(out, o) - luma(img, o));
+      dColour += Math.abs(out[o] - img[o]) + Math.abs(out[o + 2] - img[o + 2]);
+    }
+    const n = img.length / 3;
+    assert.ok(dLuma / n < 1.5, `${JSON.stringify(p)}: mean luma change ${dLuma / n}`);
+    assert.ok(dColour / n > 10, `${JSON.stringify(p)}: colours should change (${dColour / n})`);
+  }
+  const grey = run(img, 16, { saturation: 0 });
+  for (let o = 0; o < grey.length; o += 3) assert.ok(Math.abs(grey[o] - grey[o + 2]) <= 1 && Math.abs(luma(grey, o) - luma(img, o)) < 1.5);
+  const neutral = new Uint8Array(16 * 16 * 3).fill(128);
+  assert.deepEqual(run(neutral, 16, { hue: 1 }), neutral, 'a grey image has no hue to turn');
+});
+
+test('blur smooths edges, keeps the mean and leaves flat images alone', () => {
+  const edge = new Uint8Array(16 * 16 * 3);
+  for (let y = 0; y < 16; y++) edge.fill(255, (y * 16 + 8) * 3, (y * 16 + 16) * 3);
+  const out = run(edge, 16, { blur: 1.5, fill: 'replicate' });
+  assert.ok(out[(5 * 16 + 7) * 3] > 40 && out[(5 * 16 + 7) * 3] < 128, `just left of the edge: ${out[(5 * 16 + 7) * 3]}`);
+  assert.ok(out[(5 * 16 + 8) * 3] > 128 && out[(5 * 16 + 8) * 3] < 215, `just right of the edge: ${out[(5 * 16 + 8) * 3]}`);
+  assert.equal(out[(5 * 16 + 0) * 3], 0, 'far from the edge unchanged');
+  const mean = (a: Uint8Array): number => a.reduce((s, v) => s + v, 0) / a.length;
+  assert.ok(Math.abs(mean(out) - mean(edge)) < 1);
+  const flat = new Uint8Array(16 * 16 * 3).fill(77);
+  assert.deepEqual(run(flat, 16, { blur: 3 }), flat);
+  for (let i = 0; i < 50; i++) assert.ok(augmentParams({ blur: 2 }, 1, i).blur! <= 2);
+});
+
+test('erasing replaces one bounded rectangle with noise and touches nothing outside it', () => {
+  const img = colourful(20);
+  let erased = 0;
+  for (let i = 0; i < 200; i++) {
+    const p = augmentParams({ flip: false, rotation: 0, zoom: 0, brightness: 0, contrast: 0, erasing: 0.5 }, 9, i);
+    if (!p.erase) continue;
+    erased++;
+    const { w, h } = p.erase;
+    assert.ok(w * h >= 0.02 - 1e-9 && w * h <= 0.33 + 1e-9 && p.erase.x >= 0 && p.erase.y >= 0 && p.erase.x + w <= 1 + 1e-9 && p.erase.y + h <= 1 + 1e-9);
+    if (erased > 5) continue;
+    const out = run(img, 20, p);
+    const r = erasedPixels(p.erase, 20);
+    let changed = 0;
+    for (let y = 0; y < 20; y++) {
+      for (let x = 0; x < 20; x++) {
+        const inside = x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1;
+        const o = (y * 20 + x) * 3;
+        const same = out[o] === img[o] && out[o + 1] === img[o + 1] && out[o + 2] === img[o + 2];
+        if (!inside) assert.ok(same, `pixel ${x},${y} outside the rectangle changed`);
+        else if (!same) changed++;
+      }
+    }
+    assert.ok(changed > 0.9 * (r.x1 - r.x0) * (r.y1 - r.y0), 'the rectangle is noise');
+    assert.deepEqual(run(img, 20, p), out, 'the same noise for the same parameters');
+  }
+  assert.ok(erased > 70 && erased < 130, `about half erased: ${erased}`);
+});
+
+test('the wider options are off by default, keep the other draws, are deterministic per seed and checked', () => {
+  const wide = { translate: 0.1, scale: 0.1, hue: 0.05, saturation: 0.3, blur: 1, erasing: 0.5 };
+  for (let i = 0; i < 20; i++) {
+    const d = augmentParams({}, 2, i);
+    const w = augmentParams(wide, 2, i);
+    assert.deepEqual([w.flip, w.angle, w.scale, w.brightness, w.contrast], [d.flip, d.angle, d.scale, d.brightness, d.contrast]);
+    assert.deepEqual([d.translateX, d.translateY, d.scaleX, d.scaleY, d.hue, d.saturation, d.blur, d.erase], [0, 0, 1, 1, 0, 1, 0, undefined]);
+  }
+  const set = fixtureSet(4, 16);
+  const a = augmentPixels(set, { seed: 3, ...wide });
+  assert.deepEqual(augmentPixels(set, { seed: 3, ...wide }).pixels, a.pixels);
+  assert.notDeepEqual(augmentPixels(set, { seed: 4, ...wide }).pixels, a.pixels);
+  assert.notEqual(a.key, augmentPixels(set, { seed: 3 }).key);
+  const off = { flip: false, rotation: 0, zoom: 0, brightness: 0, contrast: 0 };
+  assert.notEqual(augmentPixels(set, { seed: 1, ...off, blur: 1 }), set, 'one wider option alone is not the identity');
+  assert.equal(augmentPixels(set, { seed: 1, ...off }), set);
+  assert.throws(() => augmentPixels(set, { seed: 1, hue: 0.6 }), /augment.hue: expected a number in \[0, 0.5\]/);
+  assert.throws(() => augmentPixels(set, { seed: 1, translate: 1 }), /augment.translate: expected a number in \[0, 1\)/);
+  assert.throws(() => augmentPixels(set, { seed: 1, blur: -1 }), /augment.blur/);
+  assert.throws(() => augmentPixels(set, { seed: 1, fill: 'white' as never }), /augment.fill: expected one of reflect, replicate/);
 });
 
 test('shuffleIndices, splitIndices and batchIndices are seeded and complete', () => {

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { renderDataset, renderHand, HAND_POSES, HandPose } from '../../lib/data/render/index';
 import { planRenderJobs } from '../../lib/data/render/dataset';
-import { sampleHandParams } from '../../lib/data/render/params';
+import { HELD_OUT, HeldOutParam, Interval, POLISH, domainBands, heldOutRanges, sampleHandParams } from '../../lib/data/render/params';
+import { boxDownscale } from '../../lib/data/render/resample';
 import { createRng } from '../../lib/util/random';
 
 const SIZE = 64;
@@ -110,6 +111,10 @@ test('rendered hands: an open hand covers more of the image than a fist, on aver
 test('planRenderJobs: balanced classes, unique seeds across splits, TFDS folders', () => {
   const jobs = planRenderJobs('/out', 2520, 372, 0, 300);
   assert.equal(jobs.length, 2892);
+  // Shifted design (default): training images from the training domain, test images from the held-out one.
+  assert.ok(jobs.slice(0, 2520).every((j) => j.domain === 'train'));
+  assert.ok(jobs.slice(2520).every((j) => j.domain === 'test'));
+  assert.ok(planRenderJobs('/out', 6, 3, 0, 300, 'iid').every((j) => j.domain === 'all'));
   assert.equal(new Set(jobs.map((j) => j.seed)).size, jobs.length);
   assert.equal(new Set(jobs.map((j) => j.file)).size, jobs.length);
   const count = (prefix: string, pose: string): number =>
@@ -182,6 +187,99 @@ test('renderDataset: an image that cannot be written fails the render, naming it
     fs.mkdirSync(blocked, { recursive: true });
     const escaped = path.basename(blocked).replace('.', '\\.');
     await assert.rejects(renderDataset({ outDir: dir, train: 6, test: 0, size: 24, seed: 2, workers: 2 }), new RegExp(`rendering .*${escaped} failed in a worker: EISDIR`));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('held-out design: train and test bands are disjoint, inside the full range, and cover it together', () => {
+  for (const row of heldOutRanges()) {
+    const { full, train, test } = row;
+    for (const [a, b] of [...train, ...test]) assert.ok(a < b && a >= full[0] && b <= full[1], `${row.param}: band [${a}, ${b}) outside [${full}]`);
+    for (const [a, b] of train) {
+      for (const [c, d] of test) assert.ok(b <= c || d <= a, `${row.param}: train [${a}, ${b}) overlaps test [${c}, ${d})`);
+    }
+    const length = (bands: Interval[]): number => bands.reduce((s, [a, b]) => s + b - a, 0);
+    assert.ok(Math.abs(length(train) + length(test) - (full[1] - full[0])) < 1e-9, `${row.param}: train + test should cover the full range`);
+    // A shift, not a new world: training keeps most of each range.
+    assert.ok(length(train) / (full[1] - full[0]) >= 0.55, `${row.param}: training share ${length(train) / (full[1] - full[0])}`);
+  }
+  assert.equal(POLISH.train.filter((c) => POLISH.test.some((t) => t.join() === c.join())).length, 0, 'polish palettes share no colour');
+});
+
+test('held-out design: every sampled hand lies in its own domain and never in the other', () => {
+  const values = (p: ReturnType<typeof sampleHandParams>): Record<HeldOutParam, number> => {
+    const az = (Math.atan2(p.light[1], p.light[0]) * 180) / Math.PI;
+    return {
+      scale: p.scale,
+      palmWidth: p.palmWidth,
+      palmLength: p.palmLength,
+      fingerLength: p.fingerLength,
+      fingerThickness: p.fingerThickness,
+      skinTone: p.skinTone,
+      lightAzimuth: az < 0 ? az + 360 : az,
+      lightTint: p.lightTint[0] - 1,
+      pitch: (p.pitch * 180) / Math.PI,
+    };
+  };
+  const eps = 1e-9;
+  const near = (v: number, bands: Interval[]): boolean => bands.some(([a, b]) => v >= a - eps && v < b + eps);
+  for (const domain of ['train', 'test'] as const) {
+    const other = domain === 'train' ? 'test' : 'train';
+    for (let seed = 0; seed < 150; seed++) {
+      const p = sampleHandParams(HAND_POSES[seed % 3], createRng(seed), domain);
+      const v = values(p);
+      for (const param of Object.keys(HELD_OUT) as HeldOutParam[]) {
+        assert.ok(near(v[param], domainBands(param, domain)), `${domain} seed ${seed}: ${param} = ${v[param]} outside its bands`);
+        // Outside the other domain's bands (up to the rounding of recovering the value from the image parameters).
+        assert.ok(!domainBands(param, other).some(([a, b]) => v[param] > a + eps && v[param] < b - eps),
+          `${domain} seed ${seed}: ${param} = ${v[param]} inside the ${other} bands`);
+      }
+      if (p.polish) assert.ok(POLISH[domain].some((c) => c.join() === p.nail.join()), `${domain} seed ${seed}: polish ${p.nail} not in its palette`);
+    }
+  }
+  // Same seed, other domain: the shared parameters (pose, view, direction) are the same draws.
+  const a = sampleHandParams('paper', createRng(5), 'train');
+  const b = sampleHandParams('paper', createRng(5), 'test');
+  assert.deepEqual([a.left, a.yaw, a.direction, a.fingers], [b.left, b.yaw, b.direction, b.fingers]);
+  assert.notEqual(a.scale, b.scale);
+});
+
+test('renderHand: domains give other hands from the same seed; a bad domain is refused', () => {
+  const train = renderHand({ pose: 'rock', seed: 11, size: 32, domain: 'train' });
+  const test = renderHand({ pose: 'rock', seed: 11, size: 32, domain: 'test' });
+  assert.notDeepEqual(train, test);
+  assert.deepEqual(renderHand({ pose: 'rock', seed: 11, size: 32, domain: 'test' }), test);
+  assert.throws(() => renderHand({ pose: 'rock', seed: 1, domain: 'val' as never }), /domain must be one of all, train, test/);
+});
+
+test('boxDownscale: exact area means, also for fractional ratios; no upscaling', () => {
+  // 4x2 -> 2x1: each output pixel averages a 2x2 block.
+  const src = Uint8Array.from([0, 0, 0, 10, 10, 10, 100, 0, 0, 200, 0, 0, 20, 20, 20, 30, 30, 30, 100, 0, 0, 0, 0, 0]);
+  assert.deepEqual([...boxDownscale(src, 4, 2, 2, 1)], [15, 15, 15, 100, 0, 0]);
+  // 3 -> 2 along x: weights 2/3 + 1/3 and 1/3 + 2/3.
+  const row = Uint8Array.from([0, 0, 0, 90, 90, 90, 180, 180, 180]);
+  assert.deepEqual([...boxDownscale(row, 3, 1, 2, 1)], [30, 30, 30, 150, 150, 150]);
+  // The mean brightness of an image is kept.
+  const img = renderHand({ pose: 'paper', seed: 2, size: 60 });
+  const small = boxDownscale(img, 60, 60, 23, 17);
+  const mean = (a: Uint8Array): number => a.reduce((s, v) => s + v, 0) / a.length;
+  assert.ok(Math.abs(mean(img) - mean(small)) < 0.6, `${mean(img)} vs ${mean(small)}`);
+  assert.deepEqual(boxDownscale(img, 60, 60, 60, 60), img);
+  assert.throws(() => boxDownscale(img, 60, 60, 61, 60), /width must be an integer in \[1, 60\] \(no upscaling\)/);
+});
+
+test('renderDataset: stored size and split design', async () => {
+  const dir = tmpDir();
+  try {
+    const res = await renderDataset({ outDir: dir, train: 3, test: 3, size: 40, stored: { width: 20, height: 16 }, workers: 1 });
+    assert.equal(res.splitDesign, 'shifted');
+    for (const f of listFiles(dir)) {
+      const png = PNG.sync.read(fs.readFileSync(path.join(dir, f)));
+      assert.deepEqual([png.width, png.height], [20, 16], f);
+    }
+    await assert.rejects(renderDataset({ outDir: dir, train: 1, test: 0, size: 40, stored: { width: 41, height: 10 } }), /stored.width must be an integer in \[1, 40\]/);
+    await assert.rejects(renderDataset({ outDir: dir, train: 1, splitDesign: 'random' as never }), /splitDesign must be one of shifted, iid/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

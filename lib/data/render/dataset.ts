@@ -2,16 +2,18 @@
  * Renders a whole CGI rock-paper-scissors data set in the TFDS layout:
  *   outDir/rps/{rock,paper,scissors}/*.png            (train, 2520 by default)
  *   outDir/rps-test-set/{rock,paper,scissors}/*.png   (test, 372 by default)
- * Each image is a pure function of its (pose, per-image seed), so the files are identical whatever the
- * number of worker threads.
+ * Each image is a pure function of its (pose, per-image seed, hand domain), so the files are identical whatever
+ * the number of worker threads. Test hands come from parameter ranges held out of training (params.ts HELD_OUT)
+ * unless splitDesign is 'iid'.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { siblingWorkerModule, withWorkerPool } from '../../engine/pool';
 import { derivedSeed } from '../../util/random';
+import { RENDER_DEFAULTS } from './defaults';
 import { RenderJob, runRenderJob } from './job';
-import { HAND_POSES, HandPose } from './params';
+import { HAND_POSES, HandPose, SPLIT_DESIGNS, SplitDesign, splitDomain } from './params';
 
 /** Options of renderDataset. */
 export interface RenderOptions {
@@ -25,6 +27,10 @@ export interface RenderOptions {
   seed?: number;
   /** Image width and height in pixels (default 300). */
   size?: number;
+  /** Test hands from held-out parameter ranges ('shifted', default) or from the training distribution ('iid'). */
+  splitDesign?: SplitDesign;
+  /** Store the images at this size, box-filter downscaled from `size` (default: `size` x `size`). */
+  stored?: { width: number; height: number };
   /** Worker threads (default os.availableParallelism(); 1 renders in this thread). */
   workers?: number;
   /** Called after each image with (done, total). */
@@ -37,6 +43,7 @@ export interface RenderSummary {
   counts: { train: Record<string, number>; test: Record<string, number> };
   seconds: number;
   seed: number;
+  splitDesign: SplitDesign;
 }
 
 /** TFDS folder names of the two splits. */
@@ -59,8 +66,16 @@ function fileName(split: Split, pose: HandPose, j: number): string {
   return `${split === 'test' ? 'test' : ''}${pose}${group}-${index}.png`;
 }
 
-/** Lists every image to render, with per-image seeds unique across both splits. */
-export function planRenderJobs(outDir: string, train: number, test: number, seed: number, size: number): RenderJob[] {
+/** Lists every image to render, with per-image seeds unique across both splits and each split's hand domain. */
+export function planRenderJobs(
+  outDir: string,
+  train: number,
+  test: number,
+  seed: number,
+  size: number,
+  splitDesign: SplitDesign = RENDER_DEFAULTS.splitDesign,
+  stored?: { width: number; height: number },
+): RenderJob[] {
   const jobs: RenderJob[] = [];
   const used = new Set<number>();
   for (const split of ['train', 'test'] as const) {
@@ -71,7 +86,8 @@ export function planRenderJobs(outDir: string, train: number, test: number, seed
         // 32-bit seeds can collide; re-derive so no two images (train or test) share one.
         while (used.has(s)) s = derivedSeed(s, 'again');
         used.add(s);
-        jobs.push({ pose, seed: s, size, file: path.join(outDir, SPLIT_DIRS[split], pose, fileName(split, pose, j)) });
+        const file = path.join(outDir, SPLIT_DIRS[split], pose, fileName(split, pose, j));
+        jobs.push({ pose, seed: s, size, domain: splitDomain(splitDesign, split), ...stored, file });
       }
     }
   }
@@ -99,10 +115,12 @@ function renderWithWorkers(jobs: RenderJob[], n: number, onProgress?: (done: num
  */
 export async function renderDataset(options: RenderOptions): Promise<RenderSummary> {
   const { outDir, onProgress } = options;
-  const train = options.train ?? 2520;
-  const test = options.test ?? 372;
-  const seed = options.seed ?? 0;
-  const size = options.size ?? 300;
+  const train = options.train ?? RENDER_DEFAULTS.train;
+  const test = options.test ?? RENDER_DEFAULTS.test;
+  const seed = options.seed ?? RENDER_DEFAULTS.seed;
+  const size = options.size ?? RENDER_DEFAULTS.size;
+  const splitDesign = options.splitDesign ?? RENDER_DEFAULTS.splitDesign;
+  const { stored } = options;
   const workers = options.workers ?? os.availableParallelism();
   if (typeof outDir !== 'string' || !outDir) throw new Error('renderDataset: outDir must be a non-empty folder path');
   checkCount('train', train, 0, 1_000_000);
@@ -110,8 +128,13 @@ export async function renderDataset(options: RenderOptions): Promise<RenderSumma
   checkCount('size', size, 8, 4096);
   checkCount('workers', workers, 1, 256);
   if (!Number.isInteger(seed)) throw new Error(`renderDataset: seed must be an integer, got ${seed}`);
+  if (!SPLIT_DESIGNS.includes(splitDesign)) throw new Error(`renderDataset: splitDesign must be one of ${SPLIT_DESIGNS.join(', ')}, got ${String(splitDesign)}`);
+  if (stored) {
+    checkCount('stored.width', stored.width, 1, size);
+    checkCount('stored.height', stored.height, 1, size);
+  }
   const t0 = process.hrtime.bigint();
-  const jobs = planRenderJobs(outDir, train, test, seed, size);
+  const jobs = planRenderJobs(outDir, train, test, seed, size, splitDesign, stored);
   for (const split of ['train', 'test'] as const) {
     for (const pose of HAND_POSES) fs.mkdirSync(path.join(outDir, SPLIT_DIRS[split], pose), { recursive: true });
   }
@@ -127,5 +150,5 @@ export async function renderDataset(options: RenderOptions): Promise<RenderSumma
     }
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { outDir, counts: { train: classCounts(train), test: classCounts(test) }, seconds, seed };
+  return { outDir, counts: { train: classCounts(train), test: classCounts(test) }, seconds, seed, splitDesign };
 }

@@ -3,5 +3,6 @@ export { renderDataset } from './dataset';
 export type { RenderOptions, RenderSummary } from './dataset';
 export { renderHand } from './hand';
 export type { RenderHandOptions } from './hand';
-export { HAND_POSES } from './params';
-export type { HandPose } from './params';
+export { HAND_POSES, HAND_DOMAINS, SPLIT_DESIGNS, HELD_OUT, POLISH, domainBands, heldOutRanges, splitDomain } from './params';
+export type { HandPose, HandDomain, SplitDesign, HeldOutRange, HeldOutParam, HeldOutRow, Interval } from './params';
+export { boxDownscale } from './resample';

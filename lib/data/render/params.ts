@@ -77,6 +77,93 @@ export interface HandParams {
 
 const deg = Math.PI / 180;
 
+/**
+ * Which hands an image is drawn from. `all` is the renderer's full variety; `train` and `test` are the two
+ * disjoint parts of it that the shifted split design gives the training and the test split (see HELD_OUT).
+ */
+export const HAND_DOMAINS = ['all', 'train', 'test'] as const;
+export type HandDomain = (typeof HAND_DOMAINS)[number];
+
+/**
+ * How the rendered test split relates to the training split: `shifted` (default) draws test hands from
+ * parameter ranges the training split never shows, as TFDS's test set shows other hands than its training
+ * set; `iid` draws both splits from the same full variety (in-distribution, the renderer's original design).
+ */
+export const SPLIT_DESIGNS = ['shifted', 'iid'] as const;
+export type SplitDesign = (typeof SPLIT_DESIGNS)[number];
+export const DEFAULT_SPLIT_DESIGN: SplitDesign = 'shifted';
+
+/** The hand domain of one split under a design. */
+export function splitDomain(design: SplitDesign, split: 'train' | 'test'): HandDomain {
+  return design === 'iid' ? 'all' : split;
+}
+
+/** A half-open interval [lo, hi). */
+export type Interval = readonly [number, number];
+
+/** One held-out scalar parameter: its full range and the bands only test hands are drawn from. */
+export interface HeldOutRange {
+  /** What it is and its unit, for figures and docs. */
+  label: string;
+  full: Interval;
+  /** Sorted, non-overlapping bands inside `full`; training hands get the rest of `full`. */
+  test: readonly Interval[];
+}
+
+/**
+ * The held-out design: per parameter, the bands of its range that only the test split draws from. These are
+ * what tells one person's hands (or one photo session) from another's: hand size and proportions, skin tone,
+ * nail polish, the light's direction and tint, and the camera's tilt. Test hands are shifted in all of them
+ * at once, but by modest amounts (the TFDS test set shows other hands, not other worlds); pose, view side,
+ * hand direction and position, background and shadow are shared by both splits.
+ */
+export const HELD_OUT = {
+  scale: { label: 'hand size (factor)', full: [1.1, 1.65], test: [[1.1, 1.19], [1.56, 1.65]] },
+  palmWidth: { label: 'palm width (factor)', full: [0.86, 1.14], test: [[0.86, 0.92], [1.08, 1.14]] },
+  palmLength: { label: 'palm length (factor)', full: [0.86, 1.14], test: [[0.86, 0.92], [1.08, 1.14]] },
+  fingerLength: { label: 'finger length (factor)', full: [0.84, 1.16], test: [[0.84, 0.91], [1.09, 1.16]] },
+  fingerThickness: { label: 'finger thickness (factor)', full: [0.84, 1.16], test: [[0.84, 0.91], [1.09, 1.16]] },
+  skinTone: { label: 'skin tone (0 light .. 1 dark)', full: [0, 1], test: [[0.12, 0.22], [0.45, 0.55], [0.78, 0.88]] },
+  lightAzimuth: { label: 'light azimuth (°)', full: [0, 360], test: [[30, 60], [150, 180], [270, 300]] },
+  lightTint: { label: 'light tint (warm +, cool -)', full: [-0.07, 0.07], test: [[-0.07, -0.04], [0.04, 0.07]] },
+  pitch: { label: 'camera pitch (°)', full: [-28, 28], test: [[-28, -20], [20, 28]] },
+} as const satisfies Record<string, HeldOutRange>;
+
+export type HeldOutParam = keyof typeof HELD_OUT;
+
+/** The bands a parameter is drawn from in `domain`: the full range, the test bands, or the rest (training). */
+export function domainBands(param: HeldOutParam, domain: HandDomain): Interval[] {
+  const { full, test } = HELD_OUT[param] as HeldOutRange;
+  if (domain === 'all') return [full];
+  if (domain === 'test') return [...test];
+  const out: Interval[] = [];
+  let lo = full[0];
+  for (const [a, b] of test) {
+    if (a > lo) out.push([lo, a]);
+    lo = Math.max(lo, b);
+  }
+  if (lo < full[1]) out.push([lo, full[1]]);
+  return out;
+}
+
+/** Uniform over the union of `bands` with one draw (so the other parameters' draws do not depend on the domain). */
+function drawIn(rng: Rng, bands: readonly Interval[]): number {
+  const total = bands.reduce((s, [a, b]) => s + (b - a), 0);
+  let t = rng.next() * total;
+  for (let i = 0; i < bands.length; i++) {
+    const [a, b] = bands[i];
+    // The last band also takes a t that rounding pushed to its end; the result stays below b.
+    if (t < b - a || i === bands.length - 1) return a + Math.min(t, (b - a) * (1 - 1e-9));
+    t -= b - a;
+  }
+  throw new Error('drawIn: no bands');
+}
+
+/** Draws held-out parameter `param` for a hand of `domain`. */
+function held(rng: Rng, param: HeldOutParam, domain: HandDomain): number {
+  return drawIn(rng, domainBands(param, domain));
+}
+
 /** Skin tones from very light to very dark (sRGB), interpolated by tone in [0, 1]. */
 const SKIN_RAMP: readonly [number, number, number][] = [
   [252, 224, 206],
@@ -88,14 +175,27 @@ const SKIN_RAMP: readonly [number, number, number][] = [
   [54, 36, 28],
 ];
 
-const POLISH: readonly [number, number, number][] = [
-  [190, 20, 40],
-  [220, 70, 120],
-  [120, 30, 90],
-  [40, 40, 60],
-  [230, 120, 90],
-  [70, 110, 190],
-];
+/** Nail polish colours (sRGB): the training split's palette and the test split's, which share none. */
+export const POLISH: Readonly<Record<'train' | 'test', readonly (readonly [number, number, number])[]>> = {
+  train: [
+    [190, 20, 40],
+    [220, 70, 120],
+    [120, 30, 90],
+    [40, 40, 60],
+    [230, 120, 90],
+    [70, 110, 190],
+  ],
+  test: [
+    [30, 140, 130],
+    [225, 170, 40],
+    [170, 130, 210],
+    [236, 232, 226],
+  ],
+};
+
+function polishPalette(domain: HandDomain): readonly (readonly [number, number, number])[] {
+  return domain === 'all' ? [...POLISH.train, ...POLISH.test] : POLISH[domain];
+}
 
 function skinColour(tone: number, rng: Rng): [number, number, number] {
   const x = tone * (SKIN_RAMP.length - 1);
@@ -193,21 +293,21 @@ function viewYaw(rng: Rng): number {
   return rng.uniform(145, 215) * deg;
 }
 
-/** Draws every per-image choice for a hand in `pose` from `rng`. */
-export function sampleHandParams(pose: HandPose, rng: Rng): HandParams {
+/** Draws every per-image choice for a hand in `pose` from `rng`; held-out parameters from `domain`'s ranges (default all). */
+export function sampleHandParams(pose: HandPose, rng: Rng, domain: HandDomain = 'all'): HandParams {
   const left = rng.chance(0.5);
   const fingers = fingersFor(pose, rng);
   const thumb = thumbFor(pose, rng);
   // Hands enter from any edge; the forearm runs opposite to `direction`.
   const edge = rng.int(4);
   const direction = edge * (Math.PI / 2) + rng.normal() * 22 * deg;
-  const skinTone = Math.pow(rng.next(), 0.9);
+  const skinTone = held(rng, 'skinTone', domain);
   const polish = rng.chance(0.18);
   const skin = skinColour(skinTone, rng);
   const nail: [number, number, number] = polish
-    ? rng.pick(POLISH)
+    ? [...rng.pick(polishPalette(domain))]
     : [clamp255(skin[0] * 1.05 + 30), clamp255(skin[1] * 0.95 + 25), clamp255(skin[2] * 0.95 + 28)];
-  const az = rng.uniform(0, 2 * Math.PI);
+  const az = held(rng, 'lightAzimuth', domain) * deg;
   const el = rng.uniform(35, 72) * deg;
   const light: [number, number, number] = [Math.cos(az) * Math.cos(el), Math.sin(az) * Math.cos(el), Math.sin(el)];
   const shadowDist = rng.uniform(4, 18);
@@ -217,19 +317,19 @@ export function sampleHandParams(pose: HandPose, rng: Rng): HandParams {
     width: rng.uniform(15, 70),
     amp: rng.uniform(0.008, 0.035),
   }));
-  const tint = rng.normal() * 0.03;
+  const tint = held(rng, 'lightTint', domain);
   return {
     pose,
     left,
     fingers,
     thumb,
-    scale: rng.uniform(1.15, 1.6),
-    palmWidth: rng.uniform(0.9, 1.1),
-    palmLength: rng.uniform(0.9, 1.1),
-    fingerLength: rng.uniform(0.88, 1.12),
-    fingerThickness: rng.uniform(0.88, 1.12),
+    scale: held(rng, 'scale', domain),
+    palmWidth: held(rng, 'palmWidth', domain),
+    palmLength: held(rng, 'palmLength', domain),
+    fingerLength: held(rng, 'fingerLength', domain),
+    fingerThickness: held(rng, 'fingerThickness', domain),
     yaw: viewYaw(rng),
-    pitch: rng.uniform(-25, 25) * deg,
+    pitch: held(rng, 'pitch', domain) * deg,
     direction,
     offsetX: rng.normal() * 22,
     offsetY: rng.normal() * 22,
@@ -250,4 +350,24 @@ export function sampleHandParams(pose: HandPose, rng: Rng): HandParams {
     shadowBlur: rng.uniform(5, 14),
     shadowStrength: rng.uniform(0.12, 0.32),
   };
+}
+
+/** One row of the held-out design, with both splits' bands spelled out (for figures, docs and tests). */
+export interface HeldOutRow {
+  param: HeldOutParam;
+  label: string;
+  full: Interval;
+  train: Interval[];
+  test: Interval[];
+}
+
+/** The held-out design as rows, in HELD_OUT's order. */
+export function heldOutRanges(): HeldOutRow[] {
+  return (Object.keys(HELD_OUT) as HeldOutParam[]).map((param) => ({
+    param,
+    label: HELD_OUT[param].label,
+    full: HELD_OUT[param].full,
+    train: domainBands(param, 'train'),
+    test: domainBands(param, 'test'),
+  }));
 }
