@@ -12,7 +12,7 @@ import { clearPixelMemo, loadPixels, pixelCacheStats } from '../lib/data/pixels'
 export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
   const render = opts.quick ? { train: 90, test: 30 } : {};
   const t0 = Date.now();
-  const splits = await loadDataset({ source: 'rendered', render, quiet: true });
+  const splits = await loadDataset({ data: 'rendered', render, quiet: true });
   const prepare = (Date.now() - t0) / 1000;
   const n = splits.train.items.length + splits.test.items.length;
   const label = `rendered ${n}`;

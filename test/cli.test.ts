@@ -99,7 +99,7 @@ test('real process: a bad flag or environment value exits 1 with a message; a mi
   try {
     const missing = runCli(['--engine', 'cpu', '--out', path.join(tmp, 'out'), '--cache-dir', path.join(tmp, 'cache')], { RPS_DATA: path.join(tmp, 'nonexistent') });
     assert.equal(missing.status, 1, missing.stderr);
-    assert.match(missing.stderr, /train: source: no such folder or zip: .*nonexistent/);
+    assert.match(missing.stderr, /train: data: no such folder or zip: .*nonexistent/);
     // An output folder that cannot be created is refused before anything else (issue #14: the model was lost after training).
     fs.writeFileSync(path.join(tmp, 'file'), '');
     const unwritable = runCli(['--engine', 'cpu', '--data', 'rendered', '--out', path.join(tmp, 'file', 'out')]);

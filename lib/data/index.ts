@@ -7,7 +7,7 @@ export * from './render/index';
 export { RENDER_DEFAULTS, MIX_MAX_RENDER, renderedCacheFolder, ensureRenderedData, ensureMixImages, type MixRenderSpec } from './rendered';
 export { mixRenderedInto, medianImageSize, type MixOptions } from './mix';
 export { DATA_CACHE_ENV, defaultDataCacheDir } from './cache-dir';
-export { DATA_SOURCE_ENV, loadDataset, type LoadDataOptions } from './load';
+export { DATA_CHOICES, DEFAULT_DATA, loadDataset, type LoadDataOptions } from './load';
 export { decodeImage, resizeRgbaOnWhite } from './decode';
 export {
   loadPixels,

@@ -9,22 +9,24 @@ import { cacheKey } from '../util/hash';
 import { extractZip } from '../util/zip';
 import { defaultDataCacheDir } from './cache-dir';
 import { isTfdsLayout, scanClassFolders, unwrapSingleFolder } from './folder';
-import { checkMixCount, mixRenderedInto } from './mix';
+import { checkMixCount, DEFAULT_MIX_RENDERED, mixRenderedInto } from './mix';
 import { ensureRenderedData, RENDER_DEFAULTS } from './rendered';
 import { splitIndices } from './split';
 import { NetworkUnreachableError } from '../util/download';
 import { ensureTfdsData, tfdsCacheFolder, tfdsCached, TFDS_TEST_FOLDER, TFDS_TRAIN_FOLDER, type TfdsFilesOverride } from './tfds';
 import type { Dataset, DataSourceKind, DataSplits, RenderSpec } from './types';
 
-/** Environment variable that sets the default source (`auto`, `tfds`, `rendered`, or a folder/zip path). */
-export const DATA_SOURCE_ENV = 'RPS_DATA';
+/** What `data` may name besides a folder or zip. */
+export const DATA_CHOICES = ['auto', 'tfds', 'rendered'] as const;
+/** TFDS when cached or downloadable, else the rendered set. */
+export const DEFAULT_DATA = 'auto';
 
 export interface LoadDataOptions {
   /**
    * `auto` (TFDS when cached or downloadable, else the rendered set), `tfds`, `rendered`, or the path of a folder
-   * or zip laid out as `<class>/<image>` (or holding `rps/` and `rps-test-set/`). Default: env RPS_DATA, else `auto`.
+   * or zip laid out as `<class>/<image>` (or holding `rps/` and `rps-test-set/`). Default `DEFAULT_DATA`.
    */
-  source?: 'auto' | 'tfds' | 'rendered' | string;
+  data?: (typeof DATA_CHOICES)[number] | (string & {});
   /** Where downloads, extractions and renders go. Default: env RPS_CACHE_DIR, else `<project>/data`. */
   cacheDir?: string;
   /** Mirror base URL for the TFDS zips. Default: env RPS_DATA_MIRROR, else RPS_MIRROR. */
@@ -58,7 +60,7 @@ const OFFLINE_RETRY_MS = 5 * 60 * 1000;
 
 /** Loads the train and test splits of the chosen source and prints a summary (unless quiet). */
 export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSplits> {
-  const source = options.source ?? (process.env[DATA_SOURCE_ENV] || 'auto');
+  const source = options.data ?? DEFAULT_DATA;
   const cacheDir = path.resolve(options.cacheDir ?? defaultDataCacheDir());
   const quiet = options.quiet ?? false;
   // An extraction or render stopped by a kill left a temporary folder: it goes now, not only at the next build.
@@ -70,9 +72,9 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
     notes.push(message);
     if (!quiet) console.warn(message);
   };
-  const mixRendered = checkMixCount(options.mixRendered ?? 0);
+  const mixRendered = checkMixCount(options.mixRendered ?? DEFAULT_MIX_RENDERED);
   if (mixRendered && source === 'rendered') {
-    throw new Error("mixRendered adds rendered hands to real data; with source 'rendered' every image is rendered already");
+    throw new Error("mixRendered adds rendered hands to real data; with data 'rendered' every image is rendered already");
   }
   let splits: Omit<DataSplits, 'summary'>;
   if (source === 'tfds') {
@@ -86,14 +88,14 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
     if (tfdsCached(tfdsOptions)) {
       root = await ensureTfdsData(tfdsOptions);
     } else if (recent && Date.now() - recent.at < OFFLINE_RETRY_MS) {
-      note(`TFDS rock_paper_scissors still unavailable (${recent.reason}); using the rendered CGI data set (source: 'rendered').`);
+      note(`TFDS rock_paper_scissors still unavailable (${recent.reason}); using the rendered CGI data set (data: 'rendered').`);
     } else {
       try {
         root = await ensureTfdsData(tfdsOptions);
       } catch (err) {
         const reason = (err as Error).message;
         if (err instanceof NetworkUnreachableError) offlineMemo.set(probeKey, { at: Date.now(), reason: `cannot reach ${err.host}` });
-        note(`TFDS rock_paper_scissors unavailable: ${reason}. Falling back to the rendered CGI data set (source: 'rendered').`);
+        note(`TFDS rock_paper_scissors unavailable: ${reason}. Falling back to the rendered CGI data set (data: 'rendered').`);
       }
     }
     splits = root
@@ -126,7 +128,7 @@ function fromTfdsRoot(root: string, source: DataSourceKind, name: string, valida
 
 /** A user folder or zip: the TFDS layout, or `<class>/<image>` with a test folder or a seeded stratified split. */
 async function fromUserData(location: string, cacheDir: string, options: LoadDataOptions): Promise<Omit<DataSplits, 'summary'>> {
-  const root = await resolveUserRoot(location, cacheDir, 'source', options.quiet ?? false);
+  const root = await resolveUserRoot(location, cacheDir, 'data', options.quiet ?? false);
   const name = path.basename(location).replace(/\.zip$/i, '');
   if (isTfdsLayout(root)) return fromTfdsRoot(root, 'folder', name, true, cacheDir);
   const all = scanClassFolders(root, { split: 'train', source: 'folder', name, validate: true, cacheDir });

@@ -62,6 +62,9 @@ export function medianImageSize(items: readonly DatasetItem[]): { width: number;
 }
 
 /** Checks `n` as a mixRendered count (a non-negative integer). */
+/** No rendered hands are added unless asked for. */
+export const DEFAULT_MIX_RENDERED = 0;
+
 export function checkMixCount(n: unknown): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 100_000) {
     throw new Error(`mixRendered: expected a whole number of rendered images per class in [0, 100000], got ${String(n)}`);

@@ -37,7 +37,7 @@ export async function newImageFiles(options: NewImageOptions = {}): Promise<stri
   }
   const perClass = Math.ceil(count / RPS_CLASSES.length);
   const rendered = await loadDataset({
-    source: 'rendered',
+    data: 'rendered',
     cacheDir: options.cacheDir,
     render: { train: RPS_CLASSES.length, test: perClass * RPS_CLASSES.length, seed: options.seed ?? NEW_IMAGE_DEFAULTS.seed },
     quiet: true,

@@ -2,7 +2,8 @@
 import type { SplitDesign } from './render/params';
 
 /** Where a data set came from. */
-export type DataSourceKind = 'tfds' | 'rendered' | 'folder';
+export const DATA_SOURCES = ['tfds', 'rendered', 'folder'] as const;
+export type DataSourceKind = (typeof DATA_SOURCES)[number];
 
 /** One image: an absolute file path and its class index into `Dataset.classes`. */
 export interface DatasetItem {

@@ -6,8 +6,12 @@
  * Defaults are imported from the modules that own them.
  */
 import { DEFAULT_ENGINE, ENGINE_ENV_ALIAS, ENGINE_NAMES, type EngineChoice } from '../engine/engine';
-import { DEFAULT_AUGMENT, type AugmentOptions } from '../data/augment';
+import { DEFAULT_AUGMENT, FILL_MODES, type AugmentOptions, type FillMode } from '../data/augment';
+import { DEFAULT_MIX_RENDERED } from '../data/mix';
+import { SPLIT_DESIGNS, type SplitDesign } from '../data/render/params';
+import { DEFAULT_DATA } from '../data/load';
 import { RENDER_DEFAULTS } from '../data/rendered';
+import { DEFAULT_BASE } from '../model/registry';
 import { CLASSIFIER_DEFAULTS } from '../model/surgery';
 import { FINE_TUNE_DEFAULTS, HEAD_DEFAULTS, PHASE_DEFAULTS } from '../train/phases';
 import { DEFAULT_OPTIMIZER, OPTIMIZERS, type OptimizerName } from '../train/optimizer';
@@ -18,8 +22,10 @@ import { DEFAULT_SEED } from '../util/random';
 /** Every knob of an experiment. Groups (see `PARAMETERS`) say what each one changes. */
 export interface ExperimentParameters {
   data: string;
+  mixRendered: number;
   renderedTrain: number;
   renderedTest: number;
+  splitDesign: SplitDesign;
   base: string;
   imageSize: number;
   dropout: number;
@@ -32,6 +38,13 @@ export interface ExperimentParameters {
   zoom: number;
   brightness: number;
   contrast: number;
+  translate: number;
+  scale: number;
+  hue: number;
+  saturation: number;
+  blur: number;
+  erasing: number;
+  fill: FillMode;
   augmentViews: number;
   headEpochs: number;
   headLearningRate: number;
@@ -88,26 +101,42 @@ export interface ParameterSpec {
   envAliases?: readonly string[];
 }
 
-const augment = (key: keyof AugmentOptions, help: string): ParameterSpec =>
+const augment = (key: Exclude<keyof AugmentOptions, 'fill'>, help: string, max?: number): ParameterSpec =>
   typeof DEFAULT_AUGMENT[key] === 'boolean'
     ? { kind: 'boolean', group: 'session', default: DEFAULT_AUGMENT[key] as boolean, help }
-    : { kind: 'number', group: 'session', default: DEFAULT_AUGMENT[key] as number, min: 0, help, value: 'f' };
+    : { kind: 'number', group: 'session', default: DEFAULT_AUGMENT[key] as number, min: 0, max, help, value: 'f' };
 
 /** The table. Order: as `--help` and the parameters table show them. */
 export const PARAMETERS: { readonly [K in ParameterName]: ParameterSpec } = {
   data: {
     kind: 'string',
     group: 'data',
-    default: 'auto',
+    default: DEFAULT_DATA,
     value: 'source',
     help: "'auto' (TFDS when cached or downloadable, else the rendered set), 'tfds', 'rendered', or a folder/zip of <class>/<image> (or holding rps/ and rps-test-set/)",
   },
+  mixRendered: {
+    kind: 'integer',
+    group: 'data',
+    default: DEFAULT_MIX_RENDERED,
+    min: 0,
+    value: 'n',
+    help: 'own data (rock/paper/scissors folders): rendered hands per class added to the training split only, at the median size of your images',
+  },
   renderedTrain: { kind: 'integer', group: 'data', default: RENDER_DEFAULTS.train, min: 3, value: 'n', help: 'rendered data: training images', flagAliases: ['render-train'] },
   renderedTest: { kind: 'integer', group: 'data', default: RENDER_DEFAULTS.test, min: 3, value: 'n', help: 'rendered data: test images', flagAliases: ['render-test'] },
+  splitDesign: {
+    kind: 'choice',
+    group: 'data',
+    default: RENDER_DEFAULTS.splitDesign,
+    choices: SPLIT_DESIGNS,
+    value: 'design',
+    help: "rendered data: 'shifted' draws test hands from held-out ranges (as TFDS shows other hands), 'iid' from the training ranges",
+  },
   base: {
     kind: 'string',
     group: 'model',
-    default: 'auto',
+    default: DEFAULT_BASE,
     value: 'id',
     help: "pretrained base: 'auto' (the online ImageNet MobileNetV2 when cached or reachable, else the embedded one), 'embedded', mobilenet_v2_<alpha>, mobilenet_v1_<alpha>, or a model.json path or URL",
   },
@@ -140,6 +169,13 @@ export const PARAMETERS: { readonly [K in ParameterName]: ParameterSpec } = {
   zoom: augment('zoom', 'augmentation: random zoom in or out by up to this fraction'),
   brightness: augment('brightness', 'augmentation: random brightness change, as a fraction of the full range'),
   contrast: augment('contrast', 'augmentation: random contrast change, as a fraction'),
+  translate: augment('translate', 'augmentation: random shift along x and y, as a fraction of the side', 1),
+  scale: augment('scale', 'augmentation: random per-axis scale (changes the aspect ratio), as a fraction', 1),
+  hue: augment('hue', 'augmentation: random hue turn, as a fraction of the colour wheel (luma kept)', 0.5),
+  saturation: augment('saturation', 'augmentation: random saturation change, as a fraction', 1),
+  blur: augment('blur', 'augmentation: random Gaussian blur up to this sigma in pixels', 8),
+  erasing: augment('erasing', 'augmentation: probability of erasing a random rectangle (random erasing)', 1),
+  fill: { kind: 'choice', group: 'session', default: DEFAULT_AUGMENT.fill, choices: FILL_MODES, value: 'mode', help: 'augmentation: how warps fill uncovered pixels' },
   augmentViews: { kind: 'integer', group: 'session', default: SESSION_DEFAULTS.augmentViews, min: 1, value: 'n', help: 'augmented views per training image, computed once and cached' },
   headEpochs: { kind: 'integer', group: 'head', default: HEAD_DEFAULTS.epochs, min: 1, value: 'n', help: 'head training: epochs', flagAliases: ['epochs'] },
   headLearningRate: { kind: 'number', group: 'head', default: HEAD_DEFAULTS.learningRate, min: 0, minExclusive: true, value: 'rate', help: 'head training: learning rate', flagAliases: ['lr'] },

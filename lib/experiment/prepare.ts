@@ -116,11 +116,18 @@ export async function prepareData(
 ): Promise<{ data: DataSplits; train: PixelSet; test: PixelSet }> {
   const quiet = options.quiet ?? false;
   const cacheDir = p.cacheDir ?? defaultDataCacheDir();
-  const data = await loadDataset({ source: p.data, cacheDir, render: { train: p.renderedTrain, test: p.renderedTest }, seed: p.seed, quiet });
+  const render = { train: p.renderedTrain, test: p.renderedTest, splitDesign: p.splitDesign };
+  const data = await loadDataset({ data: p.data, mixRendered: p.mixRendered, cacheDir, render, seed: p.seed, quiet });
   options.onLoaded?.();
   const train = await loadPixels(data.train, { size: p.imageSize, cacheDir, quiet });
   const test = await loadPixels(data.test, { size: p.imageSize, cacheDir, quiet });
   return { data, train, test };
+}
+
+/** Indices of `train` that `mixRendered` added (kept out of validation: it measures the user's own images). */
+function renderedIndices(data: DataSplits, train: PixelSet): number[] {
+  const rendered = new Set(data.train.items.filter((it) => it.origin === 'rendered').map((it) => it.file));
+  return train.files.flatMap((f, i) => (rendered.has(f) ? [i] : []));
 }
 
 function baseSlotKey(p: ExperimentParameters): Record<string, unknown> {
@@ -189,6 +196,7 @@ export async function prepareExperiment(p: ExperimentParameters, options: Prepar
         test,
         seed: p.seed,
         validationSplit: p.validationSplit,
+        trainOnly: renderedIndices(data, train),
         augment,
         augmentViews: p.augmentViews,
         cacheDir,

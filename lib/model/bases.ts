@@ -27,12 +27,12 @@ import {
 import { guardBatchNorm } from './batchnorm';
 import { detectBlockFamily, inferBlocks } from './blocks';
 import { readEmbeddedModel } from './embedded';
-import { BASE_ENV, BASE_REGISTRY, DEFAULT_ONLINE_BASE_ID, EMBEDDED_BASE_ID, findBaseEntry, type BaseEntry, type BaseId } from './registry';
+import { BASE_REGISTRY, DEFAULT_BASE, DEFAULT_ONLINE_BASE_ID, EMBEDDED_BASE_ID, findBaseEntry, type BaseEntry, type BaseId } from './registry';
 import type { BaseSpec, LoadedBase, PixelRange } from './types';
 
 export interface LoadBaseOptions {
   /**
-   * `auto` (default, or env `RPS_BASE`): the online ImageNet MobileNetV2 1.00 when cached or reachable, else
+   * `auto` (`DEFAULT_BASE`): the online ImageNet MobileNetV2 1.00 when cached or reachable, else
    * the embedded one. Or a registry id (`embedded`, `mobilenet_v2_0.35` .. `_1.00`, `mobilenet_v1_0.25` ..
    * `_1.0`), or the path / http(s) URL of any tfjs LayersModel model.json.
    */
@@ -60,7 +60,7 @@ export function baseCacheDir(id: string, cacheDir = defaultDataCacheDir()): stri
 
 /** Loads, cuts and freezes a base. The caller owns `model` (dispose it when done). */
 export async function loadBase(options: LoadBaseOptions = {}): Promise<LoadedBase> {
-  const choice = options.base ?? process.env[BASE_ENV] ?? 'auto';
+  const choice = options.base ?? DEFAULT_BASE;
   const cacheDir = options.cacheDir ?? defaultDataCacheDir();
   const say = (line: string): void => {
     if (!options.quiet) console.log(line);

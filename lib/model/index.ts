@@ -1,6 +1,6 @@
 // Public API of lib/model (re-exported by lib/index.ts).
 export * from './types';
-export { BASE_REGISTRY, BASE_ENV, DEFAULT_ONLINE_BASE_ID, EMBEDDED_BASE_ID, findBaseEntry } from './registry';
+export { BASE_REGISTRY, DEFAULT_BASE, DEFAULT_ONLINE_BASE_ID, EMBEDDED_BASE_ID, findBaseEntry } from './registry';
 export type { BaseEntry, BaseId } from './registry';
 export { loadBase, baseCacheDir, ensureCached as ensureBaseCached, BASE_INTEGRITY_FILE } from './bases';
 export { MAX_WEIGHT_MAGNITUDE, weightValueProblem } from './artifacts';

@@ -7,8 +7,8 @@ export type BaseEntry = Omit<BaseSpec, 'blocks' | 'online'>;
 export const EMBEDDED_BASE_ID = 'embedded';
 /** The online base `auto` prefers. */
 export const DEFAULT_ONLINE_BASE_ID = 'mobilenet_v2_1.00';
-/** Environment variable that overrides the default base (`auto`). */
-export const BASE_ENV = 'RPS_BASE';
+/** The online ImageNet base when cached or reachable, else the embedded one. */
+export const DEFAULT_BASE = 'auto';
 
 const EMBEDDED: BaseEntry = {
   id: EMBEDDED_BASE_ID,

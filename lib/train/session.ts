@@ -42,6 +42,11 @@ export interface TrainingSessionOptions {
   /** Fraction of the training images held out (stratified) for validation and early stopping. Default `SESSION_DEFAULTS`; 0 for none. */
   validationSplit?: number;
   /**
+   * Indices into `train` that are always trained on and never validated on, e.g. rendered hands mixed into a
+   * user's own photos (`mixRendered`): validation then measures the user's images only. Default: none.
+   */
+  trainOnly?: readonly number[];
+  /**
    * Augmentation of the training images, or false. Default: lib/data's `DEFAULT_AUGMENT` (the Keras tutorial's
    * augmentation layers).
    */
@@ -121,9 +126,12 @@ export class TrainingSession {
     const split = options.validationSplit ?? SESSION_DEFAULTS.validationSplit;
     if (!(split >= 0 && split < 1)) throw new Error(`validationSplit: expected a number in [0, 1), got ${split}`);
     if (split > 0) {
-      const { a, b } = splitIndices(train.labels, { fraction: split, seed: derivedSeed(this.seed, 'validation'), stratified: true });
-      this.trainIndices = a;
-      this.valIndices = b;
+      const fixed = new Set(options.trainOnly ?? []);
+      for (const i of fixed) if (!(Number.isInteger(i) && i >= 0 && i < train.count)) throw new Error(`TrainingSession: trainOnly index ${i} out of range [0, ${train.count})`);
+      const own = Array.from({ length: train.count }, (_, i) => i).filter((i) => !fixed.has(i));
+      const { a, b } = splitIndices(own.map((i) => train.labels[i]), { fraction: split, seed: derivedSeed(this.seed, 'validation'), stratified: true });
+      this.trainIndices = [...a.map((k) => own[k]), ...fixed].sort((x, y) => x - y);
+      this.valIndices = b.map((k) => own[k]);
     } else {
       this.trainIndices = Array.from({ length: train.count }, (_, i) => i);
       this.valIndices = [];

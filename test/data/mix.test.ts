@@ -35,8 +35,8 @@ const pngSize = (f: string): [number, number] => {
 test('mixRendered: N rendered hands per class in the training split only, at the median size of the own images', async () => {
   const root = path.join(dir, 'real');
   tfdsLayout(root);
-  const plain = await loadDataset({ ...opts, source: root });
-  const s = await loadDataset({ ...opts, source: root, mixRendered: 3 });
+  const plain = await loadDataset({ ...opts, data: root });
+  const s = await loadDataset({ ...opts, data: root, mixRendered: 3 });
   assert.equal(s.source, 'folder');
   const rendered = s.train.items.filter((it) => it.origin === 'rendered');
   const own = s.train.items.filter((it) => it.origin === undefined);
@@ -67,18 +67,18 @@ test('mixRendered: N rendered hands per class in the training split only, at the
 test('mixRendered: deterministic and cached; the renderer seed picks other hands', async () => {
   const root = path.join(dir, 'own');
   writeClassFolders(root, { rock: 4, paper: 4 }, 20);
-  const a = await loadDataset({ ...opts, source: root, testFraction: 0.25, mixRendered: 2 });
+  const a = await loadDataset({ ...opts, data: root, testFraction: 0.25, mixRendered: 2 });
   const files = a.train.items.filter((it) => it.origin === 'rendered').map((it) => it.file);
   const bytes = files.map((f) => fs.readFileSync(f));
   const mtimes = files.map((f) => fs.statSync(f).mtimeMs);
   assert.deepEqual(a.train.classes, ['paper', 'rock'], 'a subset of the drawable classes is fine');
   assert.equal(files.length, 4);
-  const b = await loadDataset({ ...opts, source: root, testFraction: 0.25, mixRendered: 2 });
+  const b = await loadDataset({ ...opts, data: root, testFraction: 0.25, mixRendered: 2 });
   assert.deepEqual(b.train.items, a.train.items);
   assert.deepEqual(files.map((f) => fs.statSync(f).mtimeMs), mtimes, 'served from the cache, not rendered again');
   assert.ok(files.every((f, i) => fs.readFileSync(f).equals(bytes[i])));
   assert.ok(files.every((f) => pngSize(f).join() === '20,20'));
-  const c = await loadDataset({ ...opts, source: root, testFraction: 0.25, mixRendered: 2, render: { seed: 1 } });
+  const c = await loadDataset({ ...opts, data: root, testFraction: 0.25, mixRendered: 2, render: { seed: 1 } });
   const other = c.train.items.filter((it) => it.origin === 'rendered').map((it) => fs.readFileSync(it.file));
   assert.ok(other.every((buf, i) => !buf.equals(bytes[i])));
 });
@@ -86,14 +86,14 @@ test('mixRendered: deterministic and cached; the renderer seed picks other hands
 test('mixRendered: clear errors for classes the renderer cannot draw, bad counts and the rendered source', async () => {
   const root = path.join(dir, 'pets');
   writeClassFolders(root, { cat: 3, dog: 3, rock: 3 });
-  await assert.rejects(loadDataset({ ...opts, source: root, mixRendered: 2 }),
+  await assert.rejects(loadDataset({ ...opts, data: root, mixRendered: 2 }),
     /mixRendered: the renderer can draw only the classes rock, paper, scissors; this data set's class folder\(s\) cat, dog \(in .*pets\) are not among them/);
   for (const bad of [-1, 1.5, Number.NaN]) {
-    await assert.rejects(loadDataset({ ...opts, source: root, mixRendered: bad }), /mixRendered: expected a whole number of rendered images per class/);
+    await assert.rejects(loadDataset({ ...opts, data: root, mixRendered: bad }), /mixRendered: expected a whole number of rendered images per class/);
   }
-  await assert.rejects(loadDataset({ ...opts, source: 'rendered', mixRendered: 2 }), /with source 'rendered' every image is rendered already/);
+  await assert.rejects(loadDataset({ ...opts, data: 'rendered', mixRendered: 2 }), /with data 'rendered' every image is rendered already/);
   // 0 means none: no rendered items, no mix summary.
-  const none = await loadDataset({ ...opts, source: root, mixRendered: 0 });
+  const none = await loadDataset({ ...opts, data: root, mixRendered: 0 });
   assert.equal(none.mix, undefined);
 });
 

@@ -47,7 +47,7 @@ test('resize antialiases when shrinking and keeps flat colours exact', () => {
 test('loadPixels: shapes and labels; disk cache hit without decoding; memo; key follows content and size', async () => {
   const root = path.join(dir, 'set');
   writeClassFolders(root, { a: 6, b: 6 }, 24);
-  const { train } = await loadDataset({ source: root, cacheDir, quiet: true, testFraction: 0.25 });
+  const { train } = await loadDataset({ data: root, cacheDir, quiet: true, testFraction: 0.25 });
   const n = train.items.length;
   assert.equal(n, 8);
   const d0 = pixelCacheStats.decoded;
@@ -92,7 +92,7 @@ test('loadPixels: shapes and labels; disk cache hit without decoding; memo; key 
 test('pixelsToTensor: shape, value range, indices; no leaked tensors', async () => {
   const root = path.join(dir, 'set2');
   writeClassFolders(root, { a: 3, b: 3 }, 20);
-  const { train } = await loadDataset({ source: root, cacheDir, quiet: true, testFraction: 0.34 });
+  const { train } = await loadDataset({ data: root, cacheDir, quiet: true, testFraction: 0.34 });
   const set = await loadPixels(train, { size: 8, cacheDir, quiet: true });
   const before = tf.memory().numTensors;
   for (const range of [[-1, 1], [0, 1], [0, 255]] as [number, number][]) {
@@ -154,14 +154,14 @@ test('the pixel cache is keyed by content: a moved project reads its cache; a sa
   const root = path.join(dir, 'movable');
   writeClassFolders(root, { a: 3, b: 3 }, 16);
   const cache = path.join(dir, 'cache-movable');
-  const { train } = await loadDataset({ source: root, cacheDir: cache, quiet: true, testFraction: 0.34 });
+  const { train } = await loadDataset({ data: root, cacheDir: cache, quiet: true, testFraction: 0.34 });
   const first = await loadPixels(train, { size: 8, cacheDir: cache, quiet: true });
   const moved = path.join(dir, 'moved-elsewhere');
   fs.renameSync(root, moved);
   clearPixelMemo();
   const d0 = pixelCacheStats.decoded;
   const hits = pixelCacheStats.diskHits;
-  const again = await loadPixels((await loadDataset({ source: moved, cacheDir: cache, quiet: true, testFraction: 0.34 })).train, { size: 8, cacheDir: cache, quiet: true });
+  const again = await loadPixels((await loadDataset({ data: moved, cacheDir: cache, quiet: true, testFraction: 0.34 })).train, { size: 8, cacheDir: cache, quiet: true });
   assert.equal(pixelCacheStats.decoded, d0, 'nothing decoded after the move');
   assert.equal(pixelCacheStats.diskHits, hits + 1);
   assert.equal(again.key, first.key);

@@ -35,7 +35,7 @@ test('downloads both zips from a mirror, verifies, extracts; TFDS labels; the ca
     else res.writeHead(404).end();
   });
   const cacheDir = path.join(dir, 'cache1');
-  const opts = { source: 'tfds', cacheDir, mirror: `${server.url}/m`, tfdsFiles: spec, quiet: true };
+  const opts = { data: 'tfds', cacheDir, mirror: `${server.url}/m`, tfdsFiles: spec, quiet: true };
   const s = await loadDataset(opts);
   assert.deepEqual(server.requests.map((r) => r.url).sort(), ['/m/download.tensorflow.org/data/rps-test-set.zip', '/m/download.tensorflow.org/data/rps.zip']);
   assert.equal(s.source, 'tfds');
@@ -62,7 +62,7 @@ test('an interrupted zip download resumes', async () => {
   });
   const cacheDir = path.join(dir, 'cache2');
   const files = { train: { ...spec.train, url: `${server.url}/rps.zip` }, test: { ...spec.test, url: `${server.url}/rps-test-set.zip` } };
-  const s = await loadDataset({ source: 'tfds', cacheDir, tfdsFiles: files, quiet: true });
+  const s = await loadDataset({ data: 'tfds', cacheDir, tfdsFiles: files, quiet: true });
   assert.equal(s.train.items.length, 12);
   assert.ok(server.requests.some((r) => r.range), 'a Range request resumed the cut download');
   await server.close();
@@ -73,12 +73,12 @@ test('a checksum mismatch fails and caches nothing', async () => {
   const cacheDir = path.join(dir, 'cache3');
   const bad = 'a'.repeat(64);
   const files = { train: { url: `${server.url}/rps.zip`, size: undefined, sha256: bad }, test: { ...spec.test, url: `${server.url}/rps-test-set.zip` } };
-  await assert.rejects(loadDataset({ source: 'tfds', cacheDir, tfdsFiles: files, quiet: true }), (err: Error) =>
+  await assert.rejects(loadDataset({ data: 'tfds', cacheDir, tfdsFiles: files, quiet: true }), (err: Error) =>
     err.message.includes(`${server.url}/rps.zip`) && err.message.includes(bad) && err.message.includes(spec.train.sha256),
   );
   // A URL override alone keeps the published size check: the fixture is not the 200 MB file.
   const urlOnly = { train: { url: `${server.url}/rps.zip` }, test: { url: `${server.url}/rps-test-set.zip` } };
-  await assert.rejects(loadDataset({ source: 'tfds', cacheDir, tfdsFiles: urlOnly, quiet: true }), /size mismatch .*expected 200682221 bytes/);
+  await assert.rejects(loadDataset({ data: 'tfds', cacheDir, tfdsFiles: urlOnly, quiet: true }), /size mismatch .*expected 200682221 bytes/);
   await server.close();
   assert.ok(!tfdsCached({ cacheDir, files }));
   assert.ok(!fs.existsSync(tfdsCacheFolder({ cacheDir, files })));
@@ -96,7 +96,7 @@ test('a zip without the rps/ folder is rejected and nothing is cached', async ()
     train: { url: `${server.url}/rps.zip`, size: wrongZip.length, sha256: sha256(wrongZip) },
     test: { ...spec.test, url: `${server.url}/rps-test-set.zip` },
   };
-  await assert.rejects(loadDataset({ source: 'tfds', cacheDir, tfdsFiles: files, quiet: true }), /did not contain rps\//);
+  await assert.rejects(loadDataset({ data: 'tfds', cacheDir, tfdsFiles: files, quiet: true }), /did not contain rps\//);
   await server.close();
   assert.ok(!fs.existsSync(tfdsCacheFolder({ cacheDir, files })));
 });
@@ -107,17 +107,17 @@ test("source 'auto' offline says so and falls back to the rendered set", async (
   await server.close();
   const cacheDir = path.join(dir, 'cache5');
   const files = { train: { ...spec.train, url: `${url}/rps.zip` }, test: { ...spec.test, url: `${url}/rps-test-set.zip` } };
-  const s = await loadDataset({ source: 'auto', cacheDir, tfdsFiles: files, render: { train: 6, test: 3, size: 64 }, quiet: true });
+  const s = await loadDataset({ data: 'auto', cacheDir, tfdsFiles: files, render: { train: 6, test: 3, size: 64 }, quiet: true });
   assert.equal(s.source, 'rendered');
   assert.match(s.summary, /cannot reach 127\.0\.0\.1:\d+ \(offline\?\).*Falling back to the rendered/);
   assert.deepEqual(s.train.classes, ['rock', 'paper', 'scissors']);
   assert.equal(s.train.items.length, 6);
   assert.equal(s.test.items.length, 3);
   // The render is cached: a second load finds it (no second render, same files).
-  const again = await loadDataset({ source: 'rendered', cacheDir, render: { train: 6, test: 3, size: 64 }, quiet: true });
+  const again = await loadDataset({ data: 'rendered', cacheDir, render: { train: 6, test: 3, size: 64 }, quiet: true });
   assert.deepEqual(again.train.items, s.train.items);
   // A re-run in the same process does not wait for the network again.
-  const rerun = await loadDataset({ source: 'auto', cacheDir, tfdsFiles: files, render: { train: 6, test: 3, size: 64 }, quiet: true });
+  const rerun = await loadDataset({ data: 'auto', cacheDir, tfdsFiles: files, render: { train: 6, test: 3, size: 64 }, quiet: true });
   assert.match(rerun.summary, /still unavailable \(cannot reach 127\.0\.0\.1:\d+\)/);
   assert.equal(rerun.source, 'rendered');
 });

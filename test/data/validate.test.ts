@@ -81,7 +81,7 @@ test('valid CRCs around corrupt zlib data: found by validation, before the split
   const root = path.join(dir, 'zlib');
   writeClassFolders(root, { a: 4, b: 3 });
   fs.writeFileSync(path.join(root, 'b', 'b01.png'), corrupt);
-  const s = await loadDataset({ source: root, cacheDir: path.join(dir, 'cache'), quiet: true, testFraction: 0.5 });
+  const s = await loadDataset({ data: root, cacheDir: path.join(dir, 'cache'), quiet: true, testFraction: 0.5 });
   assert.deepEqual(s.skipped.map((k) => path.basename(k.file)), ['b01.png']);
   assert.match(s.skipped[0].reason, /image data does not decompress/);
   assert.match(s.summary, /train: 3 images \(a 2, b 1\)/);
@@ -111,7 +111,7 @@ test('a header claiming 40000x40000 px is refused at once, naming the file (PNG 
   const root = path.join(dir, 'huge-set');
   writeClassFolders(root, { a: 3, b: 3 });
   fs.copyFileSync(file, path.join(root, 'a', 'zz-huge.png'));
-  const s = await loadDataset({ source: root, cacheDir: path.join(dir, 'cache'), quiet: true });
+  const s = await loadDataset({ data: root, cacheDir: path.join(dir, 'cache'), quiet: true });
   assert.deepEqual(s.skipped.map((k) => `${path.basename(k.file)}: ${k.reason}`), ['zz-huge.png: image too large: 40000x40000 px (the limit is 10000 px a side and 50 megapixels)']);
 });
 

@@ -31,7 +31,7 @@ test('a corrupt entry names the zip and the entry; nothing is left in the cache'
     return true;
   });
   const cacheDir = path.join(dir, 'cache');
-  await assert.rejects(loadDataset({ source: zipFile, cacheDir, quiet: true }), /zip .*damaged\.zip: entry 'a\/big\.png' is corrupt/);
+  await assert.rejects(loadDataset({ data: zipFile, cacheDir, quiet: true }), /zip .*damaged\.zip: entry 'a\/big\.png' is corrupt/);
   assert.deepEqual(fs.readdirSync(cacheDir), [], 'no half-extracted folder');
 });
 
