@@ -1,13 +1,14 @@
 // Public API of lib/data (re-exported by lib/index.ts): sources -> Dataset -> pixels -> tensors.
 export * from './types';
-export { RPS_CLASSES, orderClasses } from './folder';
+export { RPS_CLASSES, orderClasses, listImageFiles } from './folder';
 export { imageBytesProblem, imageFileProblem, sniffImageFormat, type ImageFormat } from './validate';
 export { TFDS_RPS_FILES, DATA_MIRROR_ENVS, tfdsCacheFolder, tfdsCached, ensureTfdsData, type TfdsFileSpec, type TfdsFilesOverride, type TfdsOptions } from './tfds';
 export * from './render/index';
 export { RENDER_DEFAULTS, renderedCacheFolder, ensureRenderedData } from './rendered';
 export { DATA_CACHE_ENV, defaultDataCacheDir } from './cache-dir';
 export { DATA_SOURCE_ENV, loadDataset, type LoadDataOptions } from './load';
-export { decodeImage, resizeRgbaOnWhite } from './decode';
+export { decodeImage } from './decode';
+export { resizeRgbaOnWhite } from './resize';
 export {
   loadPixels,
   pixelsToTensor,
