@@ -2,6 +2,7 @@
 export {
   evaluatePredictions,
   formatEvaluation,
+  formatConfusion,
   type PredictionSet,
   type ClassMetrics,
   type MisclassifiedExample,
@@ -10,3 +11,4 @@ export {
 } from './metrics';
 export { evaluateSession, sessionClassifier, predictFileWithSession } from './session';
 export { misclassifiedGalleryItems } from './gallery';
+export { evaluateClassifierOnFolder, evaluationFolder, type EvaluateFolderOptions, type FolderEvaluation } from './folder';

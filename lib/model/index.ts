@@ -16,5 +16,7 @@ export { saveClassifier, loadClassifier, CLASSIFIER_FORMAT_VERSION } from './per
 export type { Classifier, ClassifierMetadata, ClassifierMetadataInput } from './persist';
 export { predictImage, predictPixels, rgbToInputTensor } from './predict';
 export type { ImagePrediction } from './predict';
+export { classifyImageFiles } from './classify';
+export type { ClassifiedFiles, FilePrediction, FilePredictor } from './classify';
 export * from './mobilenet_v2';
 export * from './fold';
