@@ -1,6 +1,6 @@
 /**
  * Fixtures for the tests of the commands that use a trained classifier: a tiny classifier saved as
- * `saveClassifier` writes it, and labelled images. Made in seconds, no training.
+ * `saveClassifier` writes it (in seconds, no training), and a test picture with a smooth alpha channel.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,14 +9,15 @@ import { loadBase } from '../../lib/model/bases';
 import { saveClassifier } from '../../lib/model/persist';
 import { buildClassifier, HEAD_LAYERS } from '../../lib/model/surgery';
 import type { PixelRange } from '../../lib/model/types';
-import { encodePng } from '../../lib/util/png';
 import { buildTinyBase, tempDir, writeModelDir } from '../model/helpers';
 
 export const CLASSES = ['rock', 'paper', 'scissors'];
 
 /**
- * Saves a tiny classifier (the 32 px MobileNetV2-shaped test base + a head) to `dir`. The output layer's kernel is
- * scaled up so that the probabilities differ clearly from image to image (a check at 1e-4 then means something).
+ * Saves a tiny classifier (the 32 px MobileNetV2-shaped test base + a head) to `dir`. A random head on random
+ * features gives nearly the same probabilities for every image, so the output layer is set to see its inputs
+ * standardised over a few test pictures: the probabilities then differ clearly from image to image, and a check
+ * at 1e-4 means something.
  */
 export async function saveTinyClassifier(dir: string, options: { pixelRange?: PixelRange; seed?: number } = {}): Promise<void> {
   const work = tempDir('tiny-base');
@@ -26,12 +27,21 @@ export async function saveTinyClassifier(dir: string, options: { pixelRange?: Pi
     tiny.dispose();
     const base = await loadBase({ base: path.join(work, 'model.json'), quiet: true });
     const model = buildClassifier(base, { numClasses: CLASSES.length, hiddenUnits: 8, dropout: 0, seed: options.seed ?? 1 });
-    const out = model.getLayer(HEAD_LAYERS.output);
-    const [kernel, bias] = out.getWeights();
-    const scaled = tf.tidy(() => kernel.mul(8));
-    out.setWeights([scaled, bias]);
-    scaled.dispose();
-    await saveClassifier(model, dir, { classes: CLASSES, inputSize: 32, pixelRange: options.pixelRange ?? [-1, 1], base: base.spec.id });
+    const pixelRange = options.pixelRange ?? [-1, 1];
+    tf.tidy(() => {
+      const [lo, hi] = pixelRange;
+      const pics = Array.from({ length: 16 }, (_, s) => tf.tensor3d(picture(32, 32, s), [32, 32, 3], 'int32'));
+      const x = tf.stack(pics).toFloat().mul((hi - lo) / 255).add(lo);
+      const hidden = tf.model({ inputs: model.inputs, outputs: model.getLayer(HEAD_LAYERS.hidden).output as tf.SymbolicTensor });
+      const { mean, variance } = tf.moments(hidden.predict(x) as tf.Tensor2D, 0);
+      const std = variance.sqrt().add(1e-3);
+      const out = model.getLayer(HEAD_LAYERS.output);
+      const [kernel] = out.getWeights();
+      // logits = 6 W^T ((h - mean) / std)
+      const w = kernel.div(std.reshape([-1, 1])).mul(6);
+      out.setWeights([w, tf.neg(tf.matMul(mean.reshape([1, -1]), w)).reshape([-1])]);
+    });
+    await saveClassifier(model, dir, { classes: CLASSES, inputSize: 32, pixelRange, base: base.spec.id });
     model.dispose();
     base.model.dispose();
   } finally {
@@ -55,19 +65,4 @@ export function picture(w: number, h: number, seed: number, channels: 3 | 4 = 3)
     }
   }
   return px;
-}
-
-/** Writes `<root>/<class>/<n>.png` for each class, `perClass` images each (varied sizes). Returns the files. */
-export function writeLabelledImages(root: string, perClass: number, classes = CLASSES): string[] {
-  const files: string[] = [];
-  classes.forEach((cls, c) => {
-    fs.mkdirSync(path.join(root, cls), { recursive: true });
-    for (let n = 0; n < perClass; n++) {
-      const file = path.join(root, cls, `${n}.png`);
-      const w = 40 + 8 * n;
-      fs.writeFileSync(file, encodePng(picture(w, 36, c * 10 + n), w, 36));
-      files.push(file);
-    }
-  });
-  return files;
 }

@@ -132,6 +132,36 @@ function readPixels(source: CanvasImageSource, width: number, height: number, ca
   return { data: new Uint8Array(d.buffer, d.byteOffset, d.byteLength), width, height };
 }
 
+/**
+ * The RGBA bytes of an unpremultiplied bitmap, exactly: uploaded to a WebGL texture as they are and read back.
+ * A 2D canvas would store them premultiplied by alpha and lose precision wherever alpha is below 255. Undefined
+ * without WebGL 2.
+ */
+function readBitmapExactly(bitmap: ImageBitmap): Rgba | undefined {
+  const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
+  if (!gl) return undefined;
+  const { width, height } = bitmap;
+  const texture = gl.createTexture();
+  const framebuffer = gl.createFramebuffer();
+  try {
+    gl.bindTexture(gl.TEXTURE_2D, texture);
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+    gl.pixelStorei(gl.UNPACK_COLORSPACE_CONVERSION_WEBGL, gl.NONE);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE, bitmap);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, framebuffer);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, 0);
+    if (gl.checkFramebufferStatus(gl.FRAMEBUFFER) !== gl.FRAMEBUFFER_COMPLETE) return undefined;
+    const data = new Uint8Array(width * height * 4);
+    // Row 0 of the texture is the image's top row, and readPixels starts there.
+    gl.readPixels(0, 0, width, height, gl.RGBA, gl.UNSIGNED_BYTE, data);
+    return gl.getError() === gl.NO_ERROR ? { data, width, height } : undefined;
+  } finally {
+    gl.deleteFramebuffer(framebuffer);
+    gl.deleteTexture(texture);
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+  }
+}
+
 /** Decodes an image file with the browser's decoder: no colour management, alpha kept as it is in the file. */
 async function decodeFile(file: File, canvas: HTMLCanvasElement): Promise<Rgba> {
   let bitmap: ImageBitmap;
@@ -141,7 +171,7 @@ async function decodeFile(file: File, canvas: HTMLCanvasElement): Promise<Rgba> 
     throw new Error(`cannot decode image ${file.name}: ${(err as Error).message}`);
   }
   try {
-    return readPixels(bitmap, bitmap.width, bitmap.height, canvas);
+    return readBitmapExactly(bitmap) ?? readPixels(bitmap, bitmap.width, bitmap.height, canvas);
   } finally {
     bitmap.close();
   }
