@@ -9,6 +9,7 @@ import { loadBase } from '../../lib/model/bases';
 import { saveClassifier } from '../../lib/model/persist';
 import { buildClassifier, HEAD_LAYERS } from '../../lib/model/surgery';
 import type { PixelRange } from '../../lib/model/types';
+import type { CliIo } from '../../lib/cli/model-cli';
 import { buildTinyBase, tempDir, writeModelDir } from '../model/helpers';
 
 export const CLASSES = ['rock', 'paper', 'scissors'];
@@ -65,4 +66,12 @@ export function picture(w: number, h: number, seed: number, channels: 3 | 4 = 3)
     }
   }
   return px;
+}
+
+/** Runs a command's main function with its output captured. */
+export async function capture(main: (argv: string[], io: CliIo) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
 }
