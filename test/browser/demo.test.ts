@@ -16,6 +16,7 @@ import { loadClassifier, type Classifier } from '../../lib/model/persist';
 import { predictImage, predictPixels } from '../../lib/model/predict';
 import { demoAssets } from '../../lib/demo/assets';
 import { exportDemo } from '../../lib/demo/server';
+import { resolveClassifierDir } from '../../lib/cli/model-cli';
 import { encodePng } from '../../lib/util/png';
 import { PNG } from 'pngjs';
 import { jpegBytes, palettePngBytes, pngBytes } from '../data/fixtures';
@@ -65,8 +66,10 @@ describe('browser demo (headless Chromium)', { skip }, () => {
   before(async () => {
     await initEngine({ engine: 'wasm', quiet: true });
     work = tempDir('demo');
-    modelDir = process.env.RPS_DEMO_MODEL ?? path.join(work, 'model');
-    if (!process.env.RPS_DEMO_MODEL) await saveTinyClassifier(modelDir);
+    // A trained model may be given as npm run train's --out or a notebook run folder, as to the command.
+    const given = process.env.RPS_DEMO_MODEL ?? path.join(work, 'model');
+    if (!process.env.RPS_DEMO_MODEL) await saveTinyClassifier(given);
+    modelDir = resolveClassifierDir(given);
     classifier = await loadClassifier(modelDir);
     // What training sees (a 300 px rendered hand), and what a user may bring: other sizes and aspect ratios,
     // a smooth alpha channel, grey, palette and JPEG files.
@@ -81,7 +84,7 @@ describe('browser demo (headless Chromium)', { skip }, () => {
     write('grey.png', pngBytes(64, 48, 4, 0));
     write('palette.png', palettePngBytes(40, 40));
     write('photo.jpg', await jpegBytes(160, 100, 2));
-    demo = startCommand('lib/cli/demo.ts', ['--model', modelDir]);
+    demo = startCommand('lib/cli/demo.ts', ['--model', given]);
     url = (await demo.waitFor(/at (http:\/\/127\.0\.0\.1:\d+\/)/, 120_000))[1];
     browser = await launchChromium(chromium!);
   });
