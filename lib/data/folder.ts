@@ -98,6 +98,32 @@ export function scanClassFolders(root: string, options: ScanOptions): { dataset:
   return { dataset: { name: options.name, split: options.split, classes, items, source: options.source, root }, skipped };
 }
 
+/**
+ * The image files named by `inputs`, for classifying new images: a file is taken as given (whatever its
+ * extension, so that a wrongly named one is reported by the decoder), a folder is walked recursively in sorted
+ * order. Inside folders, hidden entries and OS droppings are ignored and other files are listed in `skipped`, as
+ * is a path that does not exist.
+ */
+export function listImageFiles(inputs: string[]): { files: string[]; skipped: SkippedFile[] } {
+  const files: string[] = [];
+  const skipped: SkippedFile[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (isIgnored(e.name)) continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (IMAGE_EXT.test(e.name)) files.push(p);
+      else skipped.push({ file: p, reason: 'not a .png/.jpg/.jpeg file' });
+    }
+  };
+  for (const input of inputs) {
+    if (!fs.existsSync(input)) skipped.push({ file: input, reason: 'not found' });
+    else if (fs.statSync(input).isDirectory()) walk(input);
+    else files.push(input);
+  }
+  return { files, skipped };
+}
+
 /** Whether `root` holds the TFDS layout (`rps/` and `rps-test-set/`). */
 export function isTfdsLayout(root: string): boolean {
   return fs.existsSync(path.join(root, 'rps')) && fs.existsSync(path.join(root, 'rps-test-set'));

@@ -1,6 +1,6 @@
 // Public API of lib/data (re-exported by lib/index.ts): sources -> Dataset -> pixels -> tensors.
 export * from './types';
-export { RPS_CLASSES, orderClasses } from './folder';
+export { RPS_CLASSES, orderClasses, listImageFiles } from './folder';
 export { imageBytesProblem, imageFileProblem, imageHeaderProblem, sniffImageFormat, MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS, type ImageFormat } from './validate';
 export { TFDS_RPS_FILES, DATA_MIRROR_ENVS, tfdsCacheFolder, tfdsCached, ensureTfdsData, type TfdsFileSpec, type TfdsFilesOverride, type TfdsOptions } from './tfds';
 export * from './render/index';
@@ -8,7 +8,8 @@ export { RENDER_DEFAULTS, MIX_MAX_RENDER, renderedCacheFolder, ensureRenderedDat
 export { mixRenderedInto, medianImageSize, type MixOptions } from './mix';
 export { DATA_CACHE_ENV, defaultDataCacheDir } from './cache-dir';
 export { DATA_CHOICES, DEFAULT_DATA, loadDataset, type LoadDataOptions } from './load';
-export { decodeImage, resizeRgbaOnWhite } from './decode';
+export { decodeImage } from './decode';
+export { resizeRgbaOnWhite } from './resize';
 export {
   loadPixels,
   pixelsToTensor,

@@ -2,6 +2,7 @@
 export {
   evaluatePredictions,
   formatEvaluation,
+  formatConfusion,
   type PredictionSet,
   type ClassMetrics,
   type MisclassifiedExample,
@@ -19,3 +20,4 @@ export {
   type GradCamBatchOptions,
   type GradCamResult,
 } from './gradcam';
+export { evaluateClassifierOnFolder, evaluationFolder, type EvaluateFolderOptions, type FolderEvaluation } from './folder';

@@ -118,3 +118,13 @@ export function formatEvaluation(report: EvaluationReport): string {
   lines.push(`accuracy ${(report.accuracy * 100).toFixed(2)} % of ${report.count} images, macro F1 ${report.macroF1.toFixed(4)}, loss ${report.loss.toFixed(4)}`);
   return lines.join('\n');
 }
+
+/** The confusion matrix as plain text: a row per true class, a column per predicted class. */
+export function formatConfusion(report: EvaluationReport): string {
+  const corner = 'true \\ predicted';
+  const first = Math.max(corner.length, ...report.classes.map((c) => c.length));
+  const w = Math.max(...report.classes.map((c) => c.length), ...report.confusion.flat().map((v) => String(v).length));
+  const head = `${corner.padEnd(first)}  ${report.classes.map((c) => c.padStart(w)).join('  ')}`;
+  const rows = report.confusion.map((row, t) => `${report.classes[t].padEnd(first)}  ${row.map((v) => String(v).padStart(w)).join('  ')}`);
+  return [head, ...rows].join('\n');
+}

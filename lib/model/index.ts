@@ -18,7 +18,8 @@ export { saveClassifier, loadClassifier, CLASSIFIER_FORMAT_VERSION } from './per
 export { copyWeightsByName } from './weights';
 export type { Classifier, ClassifierMetadata, ClassifierMetadataInput } from './persist';
 export { predictImage, predictPixels, rgbToInputTensor } from './predict';
-export { classifyFiles } from './classify';
 export type { ImagePrediction } from './predict';
+export { classifyImageFiles, classifyFiles } from './classify';
+export type { ClassifiedFiles, FilePrediction, FilePredictor } from './classify';
 export * from './mobilenet_v2';
 export * from './fold';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { createRng } from '../util/random';
 import { augmentPixels, type AugmentOptions } from '../data/augment';
 import type { PixelSet } from '../data/pixels';
-import type { ImagePrediction } from '../model/predict';
+import type { FilePrediction } from '../model/classify';
 import type { GalleryImage, RawImage } from './display';
 
 /** The parts of lib/data's `PixelSet` a gallery reads (uint8 RGB, `count` images of `size`x`size`). */
@@ -94,8 +94,9 @@ export function augmentationGallery(set: PixelSet, indices: number[], options: A
  * Gallery entries for predictions on image files: the image, the predicted class and its probability. For
  * rendered images (in `<class>/<file>` folders) `classFromFolder` adds the drawn class, and a wrong prediction is red.
  */
-export function predictionGallery(predictions: { file: string; prediction: ImagePrediction }[], options: { classFromFolder?: boolean } = {}): GalleryImage[] {
-  return predictions.map(({ file, prediction }) => {
+export function predictionGallery(predictions: FilePrediction[], options: { classFromFolder?: boolean } = {}): GalleryImage[] {
+  return predictions.map((prediction) => {
+    const file = prediction.file;
     const p = `${prediction.label} ${(prediction.probabilities[prediction.label] * 100).toFixed(0)} %`;
     if (!options.classFromFolder) return { image: fileDataUri(file), caption: p };
     const drawn = path.basename(path.dirname(file));

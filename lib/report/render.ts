@@ -139,9 +139,17 @@ export function hasCharts(nb: Notebook): boolean {
   );
 }
 
-/** A complete, self-contained HTML page for one executed notebook. */
-export function renderNotebookHtml(nb: Notebook, options: RenderOptions): string {
-  const plotly = hasCharts(nb) ? `<script>${scriptSafe(plotlyJs())}</script>\n` : '';
+/** Options for `renderHtmlPage`. */
+export interface PageOptions extends RenderOptions {
+  /** The page's content (HTML). */
+  body: string;
+  /** Inline plotly.js in the head (the body holds charts). */
+  charts: boolean;
+}
+
+/** A complete, self-contained HTML page in the reports' style; plotly.js is inlined once when it has charts. */
+export function renderHtmlPage(options: PageOptions): string {
+  const plotly = options.charts ? `<script>${scriptSafe(plotlyJs())}</script>\n` : '';
   const back = options.indexHref === null ? '' : `<a href="${escapeHtml(options.indexHref ?? 'index.html')}">&larr; all reports</a>`;
   const sub = options.subtitle ? `<div class="sub">${escapeHtml(options.subtitle)}</div>` : '';
   return (
@@ -149,9 +157,14 @@ export function renderNotebookHtml(nb: Notebook, options: RenderOptions): string
     `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
     `<title>${escapeHtml(options.title)}</title>\n<style>${STYLE}</style>\n${plotly}</head>\n<body>\n` +
     `<header class="report">${back}${sub}</header>\n` +
-    nb.cells.map(cellHtml).join('\n') +
+    options.body +
     `\n</body>\n</html>\n`
   );
+}
+
+/** A complete, self-contained HTML page for one executed notebook. */
+export function renderNotebookHtml(nb: Notebook, options: RenderOptions): string {
+  return renderHtmlPage({ ...options, body: nb.cells.map(cellHtml).join('\n'), charts: hasCharts(nb) });
 }
 
 /** One line of the index page. */
