@@ -14,12 +14,12 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 
 echo "== use: npm run train (small settings)"
-$TS lib/cli/train.ts --data rendered --render-train 150 --render-test 60 --image-size 96 --epochs 3 --fine-tune-epochs 2 \
+$TS lib/cli/train.ts --data rendered --rendered-train 150 --rendered-test 60 --image-size 96 --head-epochs 3 --fine-tune-epochs 2 \
   --base embedded --progress lines --out "$OUT/train"
 
 RUN=$(ls -td data/runs/*/ | head -1)
 [ -d "$RUN/fine-tune/classifier" ] || { echo "no notebook 04 run folder under data/runs/ (run scripts/notebooks/ci.sh first)"; exit 1; }
-DATA=$(dirname "$(ls -td data/rendered-v1-*/rps-test-set | head -1)")
+DATA=$(dirname "$(ls -td data/rendered-v2-*/rps-test-set | head -1)")
 
 for MODEL in "$OUT/train" "$RUN"; do
   NAME=$(basename "$MODEL")
