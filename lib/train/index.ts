@@ -12,16 +12,13 @@ export {
 } from './progress';
 export { PixelBatchSource, FeatureBatchSource, viewsForEpoch, type BatchSource, type FeatureViews } from './batches';
 export { crossEntropyLoss } from './loss';
-export {
-  fitOnSource,
-  evaluateOnSource,
-  trainableVariables,
-  type FitOptions,
-  type FitResult,
-  type EarlyStoppingOptions,
-  type OptimizerName,
-  type SourceSubset,
-} from './loop';
+export { fitOnSource, evaluateOnSource, type FitOptions, type FitResult, type SourceSubset } from './loop';
+export { OPTIMIZERS, DEFAULT_OPTIMIZER, checkOptimizerName, makeOptimizer, type OptimizerName } from './optimizer';
+export { EarlyStopping, EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './early_stopping';
+export { StepRunner, sliceGradients, resolveParts, type StepRunnerOptions, type StepTensors } from './step';
+export { guardedApply, type GuardedStep, type StepFailure } from './guard';
+export { WeightSnapshot } from './snapshot';
+export { dropoutSeed, applyDropoutSeeds, dropoutLayerNames } from './dropout';
 export { FeatureStore, FEATURE_CACHE_VERSION, type FeatureArray, type FeatureStoreOptions, type FeatureStoreStats } from './feature_store';
 export { extractFeatures, shutdownExtractionWorkers, type FeatureInput, type ExtractOptions, type Features } from './extract';
 export { TrainingSession, createTrainingSession, weightsFingerprint, type TrainingSessionOptions } from './session';
@@ -47,4 +44,4 @@ export {
   type PipelineResult,
   type PhaseSummary,
 } from './pipeline';
-export { defaultTrainWorkers, ParallelSteps } from './parallel';
+export { defaultTrainWorkers, DEFAULT_TRAIN_PARTS, batchSliceSizes, TrainingWorkers } from './parallel';

@@ -6,7 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine, type EngineName } from '../engine/engine';
 import { serveWorkerCalls } from '../engine/pool_worker';
 import { guardBatchNorm } from '../model/batchnorm';
-import { allLayers, applyDropoutSeeds, sliceGradients, trainableWeightList, type ParallelModelPayload, type SliceJob } from './parallel';
+import { allLayers, trainableWeightList, weightOriginalName } from '../model/layers';
+import { applyDropoutSeeds } from './dropout';
+import type { ParallelModelPayload, SliceJob } from './parallel';
+import { sliceGradients } from './step';
 
 let loaded: { key: string; model: tf.LayersModel; vars: tf.Variable[] } | null = null;
 
@@ -29,7 +32,7 @@ serveWorkerCalls({
       guardBatchNorm(l, false);
     }
     const weights = trainableWeightList(model);
-    const names = weights.map((w) => `${(w as unknown as { originalName: string }).originalName} ${JSON.stringify(w.shape)}`);
+    const names = weights.map((w) => `${weightOriginalName(w)} ${JSON.stringify(w.shape)}`);
     const expected = p.trainableSpecs.map((s) => `${s.name} ${JSON.stringify(s.shape)}`);
     if (names.join('\n') !== expected.join('\n')) {
       model.dispose();

@@ -1,0 +1,26 @@
+/** The optimizers a training run can use, by name (options, flags and saved records carry the name). */
+import * as tf from '@tensorflow/tfjs';
+
+/** The optimizer names. RMSprop is the Keras fine-tuning tutorial's. */
+export const OPTIMIZERS = ['adam', 'rmsprop', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+/** The optimizer when none is named. */
+export const DEFAULT_OPTIMIZER: OptimizerName = 'adam';
+
+/** Throws naming `param` unless `value` is one of `OPTIMIZERS`. */
+export function checkOptimizerName(value: unknown, param = 'optimizer'): asserts value is OptimizerName {
+  if (!(OPTIMIZERS as readonly unknown[]).includes(value)) {
+    throw new Error(`${param}: expected ${OPTIMIZERS.join(', ')}, got '${String(value)}'`);
+  }
+}
+
+/** A new optimizer at learning rate `lr`, with tfjs' defaults for everything else. The caller owns (disposes) it. */
+export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
+  checkOptimizerName(name);
+  const make: Record<OptimizerName, (lr: number) => tf.Optimizer> = {
+    adam: (r) => tf.train.adam(r),
+    rmsprop: (r) => tf.train.rmsprop(r),
+    sgd: (r) => tf.train.sgd(r),
+  };
+  return make[name](lr);
+}
