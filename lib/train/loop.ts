@@ -15,7 +15,7 @@ import type { BatchSource } from './batches';
 import { EarlyStopping, type EarlyStoppingOptions } from './early_stopping';
 import { guardedApply } from './guard';
 import { crossEntropyLoss } from './loss';
-import { DEFAULT_OPTIMIZER, makeOptimizer, type OptimizerName } from './optimizer';
+import { DEFAULT_OPTIMIZER, makeOptimizer, setLearningRate, type OptimizerName } from './optimizer';
 import type { TrainingCallbacks } from './progress';
 import { scheduledLearningRate, type LrSchedule } from './schedule';
 import { WeightSnapshot } from './snapshot';
@@ -156,7 +156,7 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
       const epoch = firstEpoch + e;
       const epochStart = Date.now();
       const lr = scheduledLearningRate(options.learningRate, e, options.epochs, options.schedule);
-      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      setLearningRate(optimizer, lr);
       const order = createRng(derivedSeed(options.seed, `order:${epoch}`)).shuffled(trainIdx);
       let lossSum = 0;
       let correct = 0;

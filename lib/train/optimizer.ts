@@ -24,3 +24,14 @@ export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
   };
   return make[name](lr);
 }
+
+/**
+ * Changes the learning rate of an optimizer made by `makeOptimizer`. Adam and RMSprop read their `learningRate`
+ * field at every step; SGD keeps its own scalar, which only its `setLearningRate` replaces.
+ */
+export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  // Not `instanceof tf.SGDOptimizer`: tfjs answers instanceof for optimizers by duck typing, and every one passes.
+  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+  else o.learningRate = lr;
+}

@@ -113,6 +113,21 @@ test('schedules: step and cosine rates per epoch, recorded in the history', asyn
   model.dispose();
 });
 
+test('every optimizer follows the schedule (sgd too)', async () => {
+  await initEngine({ engine: 'wasm', quiet: true });
+  for (const optimizer of ['adam', 'rmsprop', 'sgd'] as const) {
+    const model = denseModel(3);
+    const perEpoch: number[][][] = [];
+    // The second epoch's rate is far too small to move a float32 weight of this size.
+    await fitOnSource(model, { source: new FeatureBatchSource(features(12, 3, 1)) }, {
+      phase: 'head', epochs: 2, batchSize: 6, learningRate: 0.1, optimizer, seed: 0, schedule: { kind: 'step', every: 1, factor: 1e-30 },
+      callbacks: { onEpochEnd: () => perEpoch.push(values(model)) },
+    });
+    assert.deepEqual(perEpoch[1], perEpoch[0], `${optimizer} ignored the schedule`);
+    model.dispose();
+  }
+});
+
 test('progress: one line per epoch for notebooks, a rewritten status line in a terminal', async () => {
   await initEngine({ engine: 'wasm', quiet: true });
   const model = denseModel(3);
