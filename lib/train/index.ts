@@ -12,7 +12,7 @@ export {
 } from './progress';
 export { PixelBatchSource, FeatureBatchSource, viewsForEpoch, type BatchSource, type FeatureViews } from './batches';
 export { crossEntropyLoss } from './loss';
-export { fitOnSource, evaluateOnSource, type FitOptions, type FitResult, type SourceSubset } from './loop';
+export { fitOnSource, evaluateOnSource, outputsFinite, PROBE_SAMPLES, type FitOptions, type FitResult, type SourceSubset } from './loop';
 export { OPTIMIZERS, DEFAULT_OPTIMIZER, checkOptimizerName, makeOptimizer, setLearningRate, type OptimizerName } from './optimizer';
 export { EarlyStopping, EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './early_stopping';
 export { StepRunner, sliceGradients, resolveParts, type StepRunnerOptions, type StepTensors } from './step';

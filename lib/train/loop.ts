@@ -4,15 +4,17 @@
  * (whole model on pixels) then take bit-for-bit the same steps, up to float rounding in the frozen prefix.
  *
  * Per epoch: the batch order from a seeded shuffle; per batch one step (./step.ts: 1 part or split across
- * threads, seeded dropout masks), applied only when the loss and gradients are finite (./guard.ts); then the
- * validation pass, early stopping (./early_stopping.ts) and a copy of the weights as the epoch's last good ones
- * (./snapshot.ts), which an update that makes the weights non-finite puts back.
+ * threads, seeded dropout masks), applied only when the outputs, loss and gradients are finite (./guard.ts); then
+ * the validation pass (or a probe batch), which verifies the weights: the model's outputs on real inputs must be
+ * finite; early stopping (./early_stopping.ts); and a copy of the verified weights (./snapshot.ts), which any
+ * later failure puts back.
  */
 import * as tf from '@tensorflow/tfjs';
 import { trainableVariables } from '../model/layers';
 import { createRng, derivedSeed } from '../util/random';
 import type { BatchSource } from './batches';
 import { EarlyStopping, type EarlyStoppingOptions } from './early_stopping';
+import { finiteCheck } from './finite';
 import { guardedApply } from './guard';
 import { crossEntropyLoss } from './loss';
 import { DEFAULT_OPTIMIZER, makeOptimizer, setLearningRate, type OptimizerName } from './optimizer';
@@ -71,41 +73,63 @@ export interface FitResult {
   message?: string;
   /** Epoch (history numbering) whose weights the model holds at the end when best weights were restored. */
   restoredEpoch?: number;
+  /**
+   * Epoch (history numbering) whose end-of-epoch weights the model holds when the call returns: the last epoch, the
+   * restored best one, or after a failure the last one verified good; `firstEpoch - 1` means the weights the
+   * model was given.
+   */
+  weightsEpoch: number;
   seconds: number;
 }
+
+/** Training samples whose outputs verify the weights at an epoch's end when there is no validation split. */
+export const PROBE_SAMPLES = 32;
 
 function checkPositiveInt(value: number, name: string): void {
   if (!(Number.isInteger(value) && value >= 1)) throw new Error(`${name}: expected an integer >= 1, got ${value}`);
 }
 
-/** Mean loss and accuracy of `model` on a subset, in inference mode, `batchSize` at a time. */
+/**
+ * Mean loss (plain cross-entropy) and accuracy of `model` on a subset, in inference mode, `batchSize` at a time,
+ * and whether every output was finite (the loss clips the probabilities, so a finite loss does not say that).
+ */
 export async function evaluateOnSource(
   model: tf.LayersModel,
   subset: SourceSubset,
   numClasses: number,
   batchSize = 64,
-): Promise<{ loss: number; accuracy: number }> {
+): Promise<{ loss: number; accuracy: number; finite: boolean }> {
   const indices = subset.indices ?? Array.from({ length: subset.source.count }, (_, i) => i);
   if (!indices.length) throw new Error('evaluateOnSource: no samples');
   let lossSum = 0;
   let correct = 0;
+  let finite = true;
   for (let s = 0; s < indices.length; s += batchSize) {
     const idx = indices.slice(s, s + batchSize);
-    const [l, c] = tf.tidy(() => {
+    const checks = tf.tidy(() => {
       const x = subset.source.batch(idx, 0);
       const y = tf.tensor1d(idx.map((i) => subset.source.labels[i]), 'int32');
       const p = model.apply(x, { training: false }) as tf.Tensor;
       const loss = tf.mul(crossEntropyLoss(p, y, numClasses), idx.length);
       const hits = tf.sum(tf.equal(tf.argMax(p, -1).toInt(), y).toInt());
-      return [loss, hits];
+      return [loss, hits, finiteCheck(p)];
     });
-    const [lv, cv] = await Promise.all([l.data(), c.data()]);
-    l.dispose();
-    c.dispose();
+    const [lv, cv, fv] = await Promise.all(checks.map((t) => t.data()));
+    tf.dispose(checks);
     lossSum += lv[0];
     correct += cv[0];
+    finite &&= Number.isFinite(fv[0]);
   }
-  return { loss: lossSum / indices.length, accuracy: correct / indices.length };
+  return { loss: lossSum / indices.length, accuracy: correct / indices.length, finite };
+}
+
+/**
+ * Whether every output of `model` on the subset is finite, in inference mode, `batchSize` samples at a time: the
+ * check a trained model should pass before it is saved or used. The model must output class probabilities.
+ */
+export async function outputsFinite(model: tf.LayersModel, subset: SourceSubset, batchSize = 64): Promise<boolean> {
+  const outShape = model.outputs[0].shape;
+  return (await evaluateOnSource(model, subset, outShape[outShape.length - 1] as number, batchSize)).finite;
 }
 
 /**
@@ -113,9 +137,14 @@ export async function evaluateOnSource(
  * (softmax). Layers that must stay in inference mode (BatchNormalization of a base) must already be set
  * so (lib/model's freeze/unfreeze do this); the model is called with `training: true` so Dropout is active.
  *
- * When a step's loss or a gradient is not finite the step is not applied and training stops: the model keeps the
- * weights of the last applied step. When an update makes a weight non-finite, training stops and the model gets
- * back the weights it had at the start of that epoch (the copy taken at each epoch boundary).
+ * Weights count as good when the model's outputs on real inputs are finite: at the end of each epoch, on the
+ * validation samples (or, without a validation split, on the first `PROBE_SAMPLES` training samples). When a
+ * step's outputs, loss or a gradient are not finite (the step is not applied), an update makes a weight
+ * non-finite, or an epoch's weights fail that check, training stops with `stopReason: 'non-finite-loss'` and the
+ * model gets back the weights of the last epoch verified good (or the weights it was given, when the failure came
+ * in the first epoch); `weightsEpoch` and the message say which. The failed epoch's record (when a step of it
+ * finished) has the training loss of its finished steps and no validation values. Best weights are not restored
+ * after a failure.
  * Tensors: everything created here is disposed; the model's weights are updated in place.
  */
 export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, options: FitOptions): Promise<FitResult> {
@@ -140,14 +169,32 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
   const optimizer = makeOptimizer(options.optimizer ?? DEFAULT_OPTIMIZER, options.learningRate);
   const earlyStopping = options.earlyStopping && options.validation ? new EarlyStopping(vars, options.earlyStopping) : undefined;
   const lastGood = new WeightSnapshot(vars);
+  const verifyOn: SourceSubset = options.validation ?? { source: train.source, indices: trainIdx.slice(0, PROBE_SAMPLES) };
+  const verifiedWhere = options.validation ? 'the validation samples' : 'a probe batch of training samples';
+  // The first step's outputs show whether the weights the model was given are good.
+  let startVerified = false;
   let runner: StepRunner | undefined;
   const records: EpochRecord[] = [];
   let stopReason: StopReason = 'completed';
   let message: string | undefined;
   let restoredEpoch: number | undefined;
+  let weightsEpoch = firstEpoch - 1;
   let batchesDone = 0;
   const totalBatches = batches * options.epochs;
   cb.onPhaseStart?.({ phase: options.phase, epochs: options.epochs, batches, samples: trainIdx.length, firstEpoch });
+  /** Stops training after a non-finite step or check, putting back the last weights verified good. */
+  const fail = (what: string) => {
+    lastGood.restore();
+    const held =
+      lastGood.epoch! >= firstEpoch
+        ? `those of epoch ${lastGood.epoch}, the last whose outputs on ${verifiedWhere} were finite`
+        : `the weights it started with${startVerified ? '' : ' (which gave non-finite outputs too)'}`;
+    stopReason = 'non-finite-loss';
+    message =
+      `${options.phase}: ${what}; training stopped and the model keeps the last good weights: ${held} ` +
+      `(try a lower learning rate, or check the data for NaN/Inf)`;
+    cb.onMessage?.(message);
+  };
 
   try {
     runner = await StepRunner.open(model, vars, { parts, numClasses, seed: options.seed });
@@ -164,14 +211,9 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
       for (let b = 0; b < batches; b++) {
         const idx = order.slice(b * options.batchSize, (b + 1) * options.batchSize);
         const step = await guardedApply(optimizer, vars, await runner.step(train.source, idx, epoch, b));
+        startVerified ||= step.ok || step.failure.kind !== 'outputs';
         if (!step.ok) {
-          if (step.applied) lastGood.restore();
-          stopReason = 'non-finite-loss';
-          message =
-            `${options.phase}: ${step.failure.what} at epoch ${epoch}, batch ${b + 1}; training stopped and the model keeps ` +
-            `the last good weights (${step.applied ? `those it had at the start of epoch ${epoch}` : 'those of the last applied step'}; ` +
-            `try a lower learning rate, or check the data for NaN/Inf)`;
-          cb.onMessage?.(message);
+          fail(`${step.failure.what} at epoch ${epoch}, batch ${b + 1}`);
           break;
         }
         lossSum += step.loss * idx.length;
@@ -196,10 +238,14 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
       }
       if (!seen) break;
       const record: EpochRecord = { epoch, phase: options.phase, loss: lossSum / seen, accuracy: correct / seen, lr, seconds: 0 };
-      if (options.validation) {
-        const v = await evaluateOnSource(model, options.validation, numClasses, Math.max(options.batchSize, 64));
-        record.valLoss = v.loss;
-        record.valAccuracy = v.accuracy;
+      if (stopReason === 'completed') {
+        const v = await evaluateOnSource(model, verifyOn, numClasses, Math.max(options.batchSize, 64));
+        if (!v.finite) {
+          fail(`the model's outputs on ${verifiedWhere} became non-finite (NaN or Inf) after epoch ${epoch}`);
+        } else if (options.validation) {
+          record.valLoss = v.loss;
+          record.valAccuracy = v.accuracy;
+        }
       }
       record.seconds = (Date.now() - epochStart) / 1000;
       records.push(record);
@@ -215,9 +261,12 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
         lastGood.take(epoch);
       }
     }
-    const restored = stopReason !== 'non-finite-loss' ? earlyStopping?.restoreBest(records[records.length - 1]?.epoch) : undefined;
+    const failed = (stopReason as StopReason) === 'non-finite-loss';
+    const lastEpoch = records[records.length - 1]?.epoch;
+    weightsEpoch = failed ? lastGood.epoch! : (lastEpoch ?? firstEpoch - 1);
+    const restored = failed ? undefined : earlyStopping?.restoreBest(lastEpoch);
     if (restored) {
-      restoredEpoch = restored.epoch;
+      restoredEpoch = weightsEpoch = restored.epoch;
       cb.onMessage?.(`${options.phase}: ${restored.message}`);
     }
   } finally {
@@ -228,5 +277,5 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
   }
   const seconds = (Date.now() - started) / 1000;
   cb.onPhaseEnd?.({ phase: options.phase, records, stopReason, seconds });
-  return { records, stopReason, message, restoredEpoch, seconds };
+  return { records, stopReason, message, restoredEpoch, weightsEpoch, seconds };
 }

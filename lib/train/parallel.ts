@@ -83,6 +83,8 @@ export interface SliceResult {
   loss: number;
   hits: number;
   grads: Float32Array[];
+  /** 0 when all of the slice's outputs were finite, else NaN (`finiteCheck`). */
+  outputCheck: number;
 }
 
 /** Why `model` cannot be split across threads, or null when it can. */

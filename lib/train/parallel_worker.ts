@@ -8,8 +8,8 @@ import { serveWorkerCalls } from '../engine/pool_worker';
 import { guardBatchNorm } from '../model/batchnorm';
 import { allLayers, trainableWeightList, weightOriginalName } from '../model/layers';
 import { applyDropoutSeeds } from './dropout';
-import type { ParallelModelPayload, SliceJob } from './parallel';
-import { sliceGradients } from './step';
+import type { ParallelModelPayload, SliceJob, SliceResult } from './parallel';
+import { disposeStep, sliceGradients } from './step';
 
 let loaded: { key: string; model: tf.LayersModel; vars: tf.Variable[] } | null = null;
 
@@ -53,8 +53,8 @@ serveWorkerCalls({
       return sliceGradients(model, vars, x, y, job.numClasses);
     });
     const grads = vars.map((v) => (r.grads[v.name].dataSync() as Float32Array).slice());
-    const value = { loss: r.value.dataSync()[0], hits: r.hits.dataSync()[0], grads };
-    tf.dispose([r.value, r.hits, ...Object.values(r.grads)]);
+    const value: SliceResult = { loss: r.value.dataSync()[0], hits: r.hits.dataSync()[0], grads, outputCheck: r.outputCheck.dataSync()[0] };
+    disposeStep(r);
     return { value, transfer: grads.map((g) => g.buffer as ArrayBuffer) };
   },
   unload(payload: { key: string }) {

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BatchSource } from './batches';
 import { applyDropoutSeeds, dropoutLayerNames, dropoutSeed } from './dropout';
+import { finiteCheck } from './finite';
 import { crossEntropyLoss } from './loss';
 import { batchSliceSizes, defaultTrainWorkers, parallelObstacle, TrainingWorkers, type SliceResult } from './parallel';
 
@@ -18,7 +19,14 @@ export type StepTensors = {
   hits: tf.Scalar;
   /** Batch-mean gradient per variable name. */
   grads: tf.NamedTensorMap;
+  /** `finiteCheck` of the model's outputs on the batch: 0 when all are finite, else NaN. */
+  outputCheck: tf.Scalar;
 };
+
+/** Disposes every tensor of a step. */
+export function disposeStep(step: StepTensors): void {
+  tf.dispose([step.value, step.hits, step.outputCheck, ...Object.values(step.grads)]);
+}
 
 /**
  * Loss, correct-prediction count and gradients of `vars` for one slice, with `training: true` (Dropout on).
@@ -27,12 +35,15 @@ export type StepTensors = {
  */
 export function sliceGradients(model: tf.LayersModel, vars: tf.Variable[], x: tf.Tensor, y: tf.Tensor1D, numClasses: number): StepTensors {
   let hits: tf.Scalar | undefined;
+  let outputCheck: tf.Scalar | undefined;
   const { value, grads } = tf.variableGrads((): tf.Scalar => {
     const p = model.apply(x, { training: true }) as tf.Tensor;
     hits = tf.keep(tf.sum(tf.equal(tf.argMax(p, -1).toInt(), y).toInt()) as tf.Scalar);
+    // Checked apart from the loss: the loss clips the probabilities, and the wasm engine's clip turns NaN into the bound.
+    outputCheck = tf.keep(finiteCheck(p));
     return crossEntropyLoss(p, y, numClasses);
   }, vars);
-  return { value, hits: hits as tf.Scalar, grads };
+  return { value, hits: hits as tf.Scalar, grads, outputCheck: outputCheck as tf.Scalar };
 }
 
 /**
@@ -124,7 +135,7 @@ export class StepRunner {
     try {
       results = await Promise.all(remote);
     } catch (err) {
-      tf.dispose([local.value, local.hits, ...Object.values(local.grads)]);
+      disposeStep(local);
       throw err;
     }
     const n = indices.length;
@@ -135,11 +146,12 @@ export class StepRunner {
         results.forEach((r, k) => terms.push(tf.mul(tf.tensor(r.grads[i], v.shape, 'float32'), sizes[k + 1] / n)));
         grads[v.name] = tf.addN(terms);
       });
+      const outputCheck = results.reduce((s, r) => tf.add(s, r.outputCheck), local.outputCheck as tf.Tensor) as tf.Scalar;
       const loss = results.reduce((s, r, k) => tf.add(s, tf.scalar(r.loss * sizes[k + 1] / n)), tf.mul(local.value, sizes[0] / n)) as tf.Scalar;
       const hits = results.reduce((s, r) => tf.add(s, tf.scalar(r.hits, 'int32')), local.hits as tf.Tensor) as tf.Scalar;
-      return { value: loss, hits, grads };
+      return { value: loss, hits, grads, outputCheck };
     });
-    tf.dispose([local.value, local.hits, ...Object.values(local.grads)]);
+    disposeStep(local);
     return combined;
   }
 
