@@ -11,8 +11,11 @@ import { disposeStep, type StepTensors } from './step';
 /** What went wrong in a refused or failed step, phrased for people in `what`. */
 export type StepFailure = { kind: 'outputs' | 'loss' | 'gradient' | 'weights'; what: string };
 
-/** A step's outcome: its loss and hits when applied, else the failure. */
-export type GuardedStep = { ok: true; loss: number; hits: number } | { ok: false; failure: StepFailure };
+/**
+ * A step's outcome: its loss and hits when applied, else the failure. (A string discriminant: tslab compiles
+ * without strictNullChecks, where `ok: true | false` would not narrow.)
+ */
+export type GuardedStep = { outcome: 'applied'; loss: number; hits: number } | { outcome: 'failed'; failure: StepFailure };
 
 /**
  * Applies `step.grads` with `optimizer` when the outputs, the loss and all gradients are finite, then checks that
@@ -24,7 +27,7 @@ export async function guardedApply(optimizer: tf.Optimizer, vars: tf.Variable[],
   gradCheck.dispose();
   const refused = (kind: StepFailure['kind'], what: string): GuardedStep => {
     disposeStep(step);
-    return { ok: false, failure: { kind, what } };
+    return { outcome: 'failed', failure: { kind, what } };
   };
   if (!Number.isFinite(outV[0])) return refused('outputs', "the model's outputs became non-finite (NaN or Inf)");
   if (!Number.isFinite(lossV[0])) return refused('loss', `the loss became ${lossV[0]}`);
@@ -34,6 +37,6 @@ export async function guardedApply(optimizer: tf.Optimizer, vars: tf.Variable[],
   const weightCheck = allFiniteCheck(vars);
   const weightsFinite = Number.isFinite((await weightCheck.data())[0]);
   weightCheck.dispose();
-  if (!weightsFinite) return { ok: false, failure: { kind: 'weights', what: 'the update made the weights non-finite (NaN or Inf)' } };
-  return { ok: true, loss: lossV[0], hits: hitsV[0] };
+  if (!weightsFinite) return { outcome: 'failed', failure: { kind: 'weights', what: 'the update made the weights non-finite (NaN or Inf)' } };
+  return { outcome: 'applied', loss: lossV[0], hits: hitsV[0] };
 }

@@ -211,11 +211,12 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
       for (let b = 0; b < batches; b++) {
         const idx = order.slice(b * options.batchSize, (b + 1) * options.batchSize);
         const step = await guardedApply(optimizer, vars, await runner.step(train.source, idx, epoch, b));
-        startVerified ||= step.ok || step.failure.kind !== 'outputs';
-        if (!step.ok) {
+        if (step.outcome === 'failed') {
+          startVerified ||= step.failure.kind !== 'outputs';
           fail(`${step.failure.what} at epoch ${epoch}, batch ${b + 1}`);
           break;
         }
+        startVerified = true;
         lossSum += step.loss * idx.length;
         correct += step.hits;
         seen += idx.length;
