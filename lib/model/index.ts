@@ -10,7 +10,7 @@ export { guardBatchNorm, guardAllBatchNorm, batchNormMode, isBatchNorm } from '.
 export { buildClassifier, freezeBase, unfreezeFrom, resolveBlock, recompileClassifier, HEAD_LAYERS } from './surgery';
 export type { UnfreezeOptions, RecompileOptions } from './surgery';
 export { cutModelAt } from './cut';
-export { allLayers, trainableWeightList, trainableVariables, weightOriginalName } from './layers';
+export { trainableVariables } from './layers';
 export { summarizeModel } from './summary';
 export type { ModelSummary, LayerSummary, BlockSummary } from './summary';
 export { saveClassifier, loadClassifier, CLASSIFIER_FORMAT_VERSION } from './persist';

@@ -13,12 +13,9 @@ export {
 export { PixelBatchSource, FeatureBatchSource, viewsForEpoch, type BatchSource, type FeatureViews } from './batches';
 export { crossEntropyLoss } from './loss';
 export { fitOnSource, evaluateOnSource, outputsFinite, PROBE_SAMPLES, type FitOptions, type FitResult, type SourceSubset } from './loop';
-export { OPTIMIZERS, DEFAULT_OPTIMIZER, checkOptimizerName, makeOptimizer, setLearningRate, type OptimizerName } from './optimizer';
-export { EarlyStopping, EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './early_stopping';
-export { StepRunner, sliceGradients, resolveParts, type StepRunnerOptions, type StepTensors } from './step';
-export { guardedApply, type GuardedStep, type StepFailure } from './guard';
-export { WeightSnapshot } from './snapshot';
-export { dropoutSeed, applyDropoutSeeds, dropoutLayerNames } from './dropout';
+export { OPTIMIZERS, DEFAULT_OPTIMIZER, checkOptimizerName, type OptimizerName } from './optimizer';
+export { EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './early_stopping';
+export { StepRunner, type StepRunnerOptions } from './step';
 export { FeatureStore, FEATURE_CACHE_VERSION, type FeatureArray, type FeatureStoreOptions, type FeatureStoreStats } from './feature_store';
 export { extractFeatures, shutdownExtractionWorkers, type FeatureInput, type ExtractOptions, type Features } from './extract';
 export { TrainingSession, createTrainingSession, weightsFingerprint, type TrainingSessionOptions } from './session';
@@ -44,4 +41,4 @@ export {
   type PipelineResult,
   type PhaseSummary,
 } from './pipeline';
-export { defaultTrainWorkers, DEFAULT_TRAIN_PARTS, batchSliceSizes, TrainingWorkers } from './parallel';
+export { defaultTrainWorkers, DEFAULT_TRAIN_PARTS } from './parallel';
