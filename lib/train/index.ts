@@ -11,7 +11,7 @@ export {
   type ProgressOptions,
 } from './progress';
 export { PixelBatchSource, FeatureBatchSource, viewsForEpoch, type BatchSource, type FeatureViews } from './batches';
-export { crossEntropyLoss } from './loss';
+export { crossEntropyLoss, checkLabelSmoothing, DEFAULT_LABEL_SMOOTHING } from './loss';
 export { fitOnSource, evaluateOnSource, outputsFinite, PROBE_SAMPLES, type FitOptions, type FitResult, type SourceSubset } from './loop';
 export { OPTIMIZERS, DEFAULT_OPTIMIZER, checkOptimizerName, type OptimizerName } from './optimizer';
 export { EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './early_stopping';

@@ -16,7 +16,7 @@ import type { BatchSource } from './batches';
 import { EarlyStopping, type EarlyStoppingOptions } from './early_stopping';
 import { finiteCheck } from './finite';
 import { guardedApply } from './guard';
-import { crossEntropyLoss } from './loss';
+import { checkLabelSmoothing, crossEntropyLoss, DEFAULT_LABEL_SMOOTHING } from './loss';
 import { DEFAULT_OPTIMIZER, makeOptimizer, setLearningRate, type OptimizerName } from './optimizer';
 import type { TrainingCallbacks } from './progress';
 import { scheduledLearningRate, type LrSchedule } from './schedule';
@@ -45,6 +45,12 @@ export interface FitOptions {
   optimizer?: OptimizerName;
   /** Seeds the batch order, the augmented-view choice and the dropout masks. */
   seed: number;
+  /**
+   * Label smoothing in [0, 1) of the training loss, as Keras' `CategoricalCrossentropy(label_smoothing)`: targets
+   * `oneHot * (1 - a) + a / classes`. The reported training loss is the smoothed one (as Keras reports it); the
+   * validation loss stays plain cross-entropy. Default `DEFAULT_LABEL_SMOOTHING` (0: off).
+   */
+  labelSmoothing?: number;
   /** Number of the first epoch in the history (fine-tuning continues head training's numbering). Default 1. */
   firstEpoch?: number;
   /** Validation samples, evaluated at the end of every epoch without dropout or augmentation. */
@@ -153,6 +159,8 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
   if (!(options.learningRate > 0 && Number.isFinite(options.learningRate))) {
     throw new Error(`learningRate: expected a positive number, got ${options.learningRate}`);
   }
+  const labelSmoothing = options.labelSmoothing ?? DEFAULT_LABEL_SMOOTHING;
+  checkLabelSmoothing(labelSmoothing);
   const started = Date.now();
   const cb = options.callbacks ?? {};
   const firstEpoch = options.firstEpoch ?? 1;
@@ -197,7 +205,7 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
   };
 
   try {
-    runner = await StepRunner.open(model, vars, { parts, numClasses, seed: options.seed });
+    runner = await StepRunner.open(model, vars, { parts, numClasses, seed: options.seed, labelSmoothing });
     lastGood.take(firstEpoch - 1);
     for (let e = 0; e < options.epochs && stopReason === 'completed'; e++) {
       const epoch = firstEpoch + e;

@@ -75,6 +75,7 @@ export interface SliceJob {
   shape: number[];
   labels: Int32Array;
   numClasses: number;
+  labelSmoothing: number;
   /** Seed per Dropout layer name. */
   dropoutSeeds: Record<string, number>;
 }

@@ -50,7 +50,7 @@ serveWorkerCalls({
     const r = tf.tidy(() => {
       const x = tf.tensor(job.x, job.shape, 'float32');
       const y = tf.tensor1d(job.labels, 'int32');
-      return sliceGradients(model, vars, x, y, job.numClasses);
+      return sliceGradients(model, vars, x, y, job.numClasses, job.labelSmoothing);
     });
     const grads = vars.map((v) => (r.grads[v.name].dataSync() as Float32Array).slice());
     const value: SliceResult = { loss: r.value.dataSync()[0], hits: r.hits.dataSync()[0], grads, outputCheck: r.outputCheck.dataSync()[0] };

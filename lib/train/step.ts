@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BatchSource } from './batches';
 import { applyDropoutSeeds, dropoutLayerNames, dropoutSeed } from './dropout';
 import { finiteCheck } from './finite';
-import { crossEntropyLoss } from './loss';
+import { crossEntropyLoss, DEFAULT_LABEL_SMOOTHING } from './loss';
 import { batchSliceSizes, defaultTrainWorkers, parallelObstacle, TrainingWorkers, type SliceResult } from './parallel';
 
 /** A step's results. The caller owns every tensor. (A type, not an interface, so `tf.tidy` may return it.) */
@@ -33,7 +33,14 @@ export function disposeStep(step: StepTensors): void {
  * Shared by this thread's part and the workers' so both compute the same thing. The caller owns the returned
  * tensors; `x` and `y` stay the caller's.
  */
-export function sliceGradients(model: tf.LayersModel, vars: tf.Variable[], x: tf.Tensor, y: tf.Tensor1D, numClasses: number): StepTensors {
+export function sliceGradients(
+  model: tf.LayersModel,
+  vars: tf.Variable[],
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  numClasses: number,
+  labelSmoothing = DEFAULT_LABEL_SMOOTHING,
+): StepTensors {
   let hits: tf.Scalar | undefined;
   let outputCheck: tf.Scalar | undefined;
   const { value, grads } = tf.variableGrads((): tf.Scalar => {
@@ -41,7 +48,7 @@ export function sliceGradients(model: tf.LayersModel, vars: tf.Variable[], x: tf
     hits = tf.keep(tf.sum(tf.equal(tf.argMax(p, -1).toInt(), y).toInt()) as tf.Scalar);
     // Checked apart from the loss: the loss clips the probabilities, and the wasm engine's clip turns NaN into the bound.
     outputCheck = tf.keep(finiteCheck(p));
-    return crossEntropyLoss(p, y, numClasses);
+    return crossEntropyLoss(p, y, numClasses, labelSmoothing);
   }, vars);
   return { value, hits: hits as tf.Scalar, grads, outputCheck: outputCheck as tf.Scalar };
 }
@@ -68,6 +75,8 @@ export interface StepRunnerOptions {
   numClasses: number;
   /** Seeds the dropout masks (with the epoch, batch, part and layer). */
   seed: number;
+  /** Label smoothing of the training loss (./loss.ts). Default `DEFAULT_LABEL_SMOOTHING` (0). */
+  labelSmoothing?: number;
 }
 
 /** Runs the steps of one training run of `model`. Open with `open`, `step` per batch, `close` at the end. */
@@ -89,6 +98,10 @@ export class StepRunner {
 
   get parts(): number {
     return this.options.parts;
+  }
+
+  private get labelSmoothing(): number {
+    return this.options.labelSmoothing ?? DEFAULT_LABEL_SMOOTHING;
   }
 
   /**
@@ -116,7 +129,7 @@ export class StepRunner {
         const x = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && tf.getBackend() !== 'cpu' ? data : data.slice();
         const shape = [...xt.shape];
         xt.dispose();
-        remote.push(this.workers.run(k, { weights, x, shape, labels: labelsOf(idx), numClasses: this.options.numClasses, dropoutSeeds: seedsFor(k) }));
+        remote.push(this.workers.run(k, { weights, x, shape, labels: labelsOf(idx), numClasses: this.options.numClasses, labelSmoothing: this.labelSmoothing, dropoutSeeds: seedsFor(k) }));
       }
     }
     // Rejections are awaited below; until then keep them from being reported as unhandled.
@@ -127,7 +140,7 @@ export class StepRunner {
     const local = tf.tidy(() => {
       const x = source.batch(idx0, epoch);
       const y = tf.tensor1d(labelsOf(idx0), 'int32');
-      return sliceGradients(this.model, this.vars, x, y, this.options.numClasses);
+      return sliceGradients(this.model, this.vars, x, y, this.options.numClasses, this.labelSmoothing);
     });
     if (parts === 1) return local;
 

@@ -51,11 +51,11 @@ const fit = (trainWorkers: number): FitOptions => ({
   trainWorkers,
 });
 
-async function train(dropout: number, trainWorkers: number) {
+async function train(dropout: number, trainWorkers: number, extra: Partial<FitOptions> = {}) {
   const f = fixture(dropout);
   const start = weightValues(f.classifier);
   const tensors = tf.memory().numTensors;
-  const result = await fitOnSource(f.suffix, { source: f.source }, fit(trainWorkers));
+  const result = await fitOnSource(f.suffix, { source: f.source }, { ...fit(trainWorkers), ...extra });
   assert.equal(tf.memory().numTensors, tensors, `fitOnSource with ${trainWorkers} part(s) leaked tensors`);
   const weights = weightValues(f.classifier);
   f.dispose();
@@ -94,6 +94,18 @@ test('2 parts with dropout: the same seed gives identical weights, and masks are
   assert.equal(maxRelativeError(a.weights, b.weights), 0);
   assert.deepEqual(a.result.records.map((r) => r.loss), b.result.records.map((r) => r.loss));
   assert.ok(maxRelativeError(a.weights, single.weights) > 1e-4, 'per-slice dropout seeds should differ from the one-part run');
+});
+
+test('label smoothing reaches the workers: 2 parts = 1 part within 1e-4, and both differ from no smoothing', async () => {
+  await initEngine({ engine: 'wasm', quiet: true });
+  const smooth = { labelSmoothing: 0.3, epochs: 1 };
+  const one = await train(0, 1, smooth);
+  const two = await train(0, 2, smooth);
+  const plain = await train(0, 1, { epochs: 1 });
+  const err = maxRelativeError(two.weights, one.weights);
+  assert.ok(err < 1e-4, `relative error ${err}`);
+  assert.ok(Math.abs(two.result.records[0].loss - one.result.records[0].loss) < 1e-5 * one.result.records[0].loss);
+  assert.ok(maxRelativeError(one.weights, plain.weights) > 1e-4, 'smoothing changed nothing');
 });
 
 test("non-finite outputs in a worker's slice stop training as in one thread", async () => {
