@@ -13,6 +13,8 @@ import { DEFAULT_DATA } from '../data/load';
 import { RENDER_DEFAULTS } from '../data/rendered';
 import { DEFAULT_BASE } from '../model/registry';
 import { CLASSIFIER_DEFAULTS } from '../model/surgery';
+import { EARLY_STOPPING_DEFAULTS } from '../train/early_stopping';
+import { DEFAULT_LABEL_SMOOTHING } from '../train/loss';
 import { FINE_TUNE_DEFAULTS, HEAD_DEFAULTS, PHASE_DEFAULTS } from '../train/phases';
 import { DEFAULT_OPTIMIZER, OPTIMIZERS, type OptimizerName } from '../train/optimizer';
 import { SESSION_DEFAULTS } from '../train/session';
@@ -55,6 +57,7 @@ export interface ExperimentParameters {
   fineTuneLearningRate: number | undefined;
   fineTuneOptimizer: OptimizerName;
   batchSize: number;
+  labelSmoothing: number;
   patience: number;
   lrSchedule: string;
   engine: EngineChoice;
@@ -201,7 +204,17 @@ export const PARAMETERS: { readonly [K in ParameterName]: ParameterSpec } = {
   },
   fineTuneOptimizer: { kind: 'choice', group: 'fineTune', default: DEFAULT_OPTIMIZER, choices: OPTIMIZERS, value: 'name', help: 'fine-tuning: optimizer' },
   batchSize: { kind: 'integer', group: 'training', default: PHASE_DEFAULTS.batchSize, min: 1, value: 'n', help: 'images per training step' },
-  patience: { kind: 'integer', group: 'training', default: PHASE_DEFAULTS.patience, min: 0, value: 'n', help: 'early stopping: epochs without a better val_loss (best weights restored), 0 = off' },
+  labelSmoothing: {
+    kind: 'number',
+    group: 'training',
+    default: DEFAULT_LABEL_SMOOTHING,
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+    value: 'a',
+    help: 'label smoothing of the training loss in both phases (targets y(1-a) + a/K, as Keras)',
+  },
+  patience: { kind: 'integer', group: 'training', default: EARLY_STOPPING_DEFAULTS.patience, min: 0, value: 'n', help: 'early stopping: epochs without a better val_loss (best weights restored), 0 = off' },
   lrSchedule: { kind: 'schedule', group: 'training', default: DEFAULT_LR_SCHEDULE, value: 'spec', help: 'learning-rate schedule within each phase: constant | step[:every[:factor]] | cosine[:minFactor]' },
   engine: {
     kind: 'choice',

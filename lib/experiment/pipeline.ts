@@ -14,7 +14,9 @@ import type { TrainingHistory } from '../train/types';
 import { writeJsonAtomic } from '../util/atomic';
 import { evaluateSession } from './evaluate';
 import { formatParameters, PARAMETERS, resolveParameters, type ExperimentParameters, type ResolvedParameters } from './parameters';
-import { fineTunePhaseOptions, headPhaseOptions, prepareExperiment } from './prepare';
+import { fineTunePhaseOptions, headPhaseOptions, prepareExperiment, type Experiment } from './prepare';
+import { PixelBatchSource } from '../train/batches';
+import { outputsFinite, PROBE_SAMPLES } from '../train/loop';
 
 /** Where and how a pipeline run reports; its experiment is described by `ExperimentParameters`. */
 export interface RunOptions {
@@ -63,11 +65,20 @@ function checkWritable(dir: string): void {
   }
 }
 
-/** Throws when an evaluation shows non-finite outputs: such a model must not be saved. */
-function checkFinite(evaluation: EvaluationReport, after: string): void {
-  if (!Number.isFinite(evaluation.loss)) {
+/**
+ * Throws when the model as it would be saved gives non-finite outputs (on its test evaluation, or, through the
+ * whole network, on a few training images): such a model must not be saved.
+ */
+async function checkFinite(exp: Experiment, evaluation: EvaluationReport, after: string): Promise<void> {
+  const probe = { source: new PixelBatchSource(exp.train, exp.base.spec.pixelRange), indices: exp.session.trainIndices.slice(0, PROBE_SAMPLES) };
+  if (!Number.isFinite(evaluation.loss) || !(await outputsFinite(exp.classifier, probe))) {
     throw new Error(`after ${after}, the model gives non-finite outputs (test loss ${evaluation.loss}); nothing was saved. Try a lower learning rate.`);
   }
+}
+
+/** A phase that stopped on non-finite values says so on the console, whatever the progress mode. */
+function reportStop(phase: PhaseResult): void {
+  if (phase.stopReason === 'non-finite-loss' && phase.message) console.warn(`warning: ${phase.message}`);
 }
 
 /**
@@ -111,7 +122,8 @@ export async function runPipeline(options: PipelineOptions = {}, from?: Partial<
     lap('head');
     const headEval = await evaluateSession(exp.session);
     lap('evaluateHead');
-    checkFinite(headEval, 'head training');
+    reportStop(head);
+    await checkFinite(exp, headEval, 'head training');
     log(`head only, test set:\n${formatEvaluation(headEval)}`);
     let ft: PipelineResult['fineTune'];
     if (p.fineTuneEpochs > 0) {
@@ -119,7 +131,8 @@ export async function runPipeline(options: PipelineOptions = {}, from?: Partial<
       lap('fineTune');
       const evaluation = await evaluateSession(exp.session);
       lap('evaluateFineTune');
-      checkFinite(evaluation, 'fine-tuning');
+      reportStop(phase);
+      await checkFinite(exp, evaluation, 'fine-tuning');
       log(`after fine-tuning from ${phase.fromBlock}, test set:\n${formatEvaluation(evaluation)}`);
       ft = { phase: summary(phase), evaluation };
     }

@@ -247,6 +247,7 @@ export function fineTunePhaseOptions(p: ExperimentParameters): FineTuneOptions {
 function trainingOptions(p: ExperimentParameters): PhaseOptions {
   return {
     batchSize: p.batchSize,
+    labelSmoothing: p.labelSmoothing,
     earlyStopping: p.patience > 0 ? { patience: p.patience } : false,
     schedule: parseLrSchedule(p.lrSchedule),
     trainWorkers: p.trainWorkers,

@@ -12,6 +12,7 @@ export { buildClassifier, freezeBase, unfreezeFrom, resolveBlock, recompileClass
 export type { UnfreezeOptions, RecompileOptions } from './surgery';
 export { cutModelAt } from './cut';
 export { featureMapLayers, lastFeatureMapLayer, classScoreOf, type ClassScore, type ClassScoreKind } from './feature_map';
+export { trainableVariables } from './layers';
 export { summarizeModel } from './summary';
 export type { ModelSummary, LayerSummary, BlockSummary } from './summary';
 export { saveClassifier, loadClassifier, CLASSIFIER_FORMAT_VERSION } from './persist';

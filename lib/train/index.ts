@@ -13,17 +13,11 @@ export {
   type ProgressOptions,
 } from './progress';
 export { PixelBatchSource, FeatureBatchSource, viewsForEpoch, type BatchSource, type FeatureViews } from './batches';
-export { crossEntropyLoss } from './loss';
-export {
-  fitOnSource,
-  evaluateOnSource,
-  trainableVariables,
-  type FitOptions,
-  type FitResult,
-  type EarlyStoppingOptions,
-  type SourceSubset,
-} from './loop';
-export { OPTIMIZERS, DEFAULT_OPTIMIZER, makeOptimizer, type OptimizerName } from './optimizer';
+export { crossEntropyLoss, checkLabelSmoothing, DEFAULT_LABEL_SMOOTHING } from './loss';
+export { fitOnSource, evaluateOnSource, outputsFinite, PROBE_SAMPLES, type FitOptions, type FitResult, type SourceSubset } from './loop';
+export { OPTIMIZERS, DEFAULT_OPTIMIZER, checkOptimizerName, type OptimizerName } from './optimizer';
+export { EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './early_stopping';
+export { StepRunner, type StepRunnerOptions } from './step';
 export { FeatureStore, FEATURE_CACHE_VERSION, type FeatureArray, type FeatureStoreOptions, type FeatureStoreStats } from './feature_store';
 export { extractFeatures, shutdownExtractionWorkers, type FeatureInput, type ExtractOptions, type Features } from './extract';
 export { TrainingSession, createTrainingSession, weightsFingerprint, SESSION_DEFAULTS, type TrainingSessionOptions, type SessionStage } from './session';
@@ -40,4 +34,4 @@ export {
   type PhaseResult,
 } from './phases';
 export { predictSplit, type SplitPredictions } from './predict';
-export { defaultTrainWorkers, ParallelSteps } from './parallel';
+export { defaultTrainWorkers, DEFAULT_TRAIN_PARTS } from './parallel';

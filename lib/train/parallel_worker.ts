@@ -6,7 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine, type EngineName } from '../engine/engine';
 import { serveWorkerCalls } from '../engine/pool_worker';
 import { guardBatchNorm } from '../model/batchnorm';
-import { allLayers, applyDropoutSeeds, sliceGradients, trainableWeightList, type ParallelModelPayload, type SliceJob } from './parallel';
+import { allLayers, trainableWeightList, weightOriginalName } from '../model/layers';
+import { applyDropoutSeeds } from './dropout';
+import type { ParallelModelPayload, SliceJob, SliceResult } from './parallel';
+import { disposeStep, sliceGradients } from './step';
 
 let loaded: { key: string; model: tf.LayersModel; vars: tf.Variable[] } | null = null;
 
@@ -29,7 +32,7 @@ serveWorkerCalls({
       guardBatchNorm(l, false);
     }
     const weights = trainableWeightList(model);
-    const names = weights.map((w) => `${(w as unknown as { originalName: string }).originalName} ${JSON.stringify(w.shape)}`);
+    const names = weights.map((w) => `${weightOriginalName(w)} ${JSON.stringify(w.shape)}`);
     const expected = p.trainableSpecs.map((s) => `${s.name} ${JSON.stringify(s.shape)}`);
     if (names.join('\n') !== expected.join('\n')) {
       model.dispose();
@@ -47,11 +50,11 @@ serveWorkerCalls({
     const r = tf.tidy(() => {
       const x = tf.tensor(job.x, job.shape, 'float32');
       const y = tf.tensor1d(job.labels, 'int32');
-      return sliceGradients(model, vars, x, y, job.numClasses);
+      return sliceGradients(model, vars, x, y, job.numClasses, job.labelSmoothing);
     });
     const grads = vars.map((v) => (r.grads[v.name].dataSync() as Float32Array).slice());
-    const value = { loss: r.value.dataSync()[0], hits: r.hits.dataSync()[0], grads };
-    tf.dispose([r.value, r.hits, ...Object.values(r.grads)]);
+    const value: SliceResult = { loss: r.value.dataSync()[0], hits: r.hits.dataSync()[0], grads, outputCheck: r.outputCheck.dataSync()[0] };
+    disposeStep(r);
     return { value, transfer: grads.map((g) => g.buffer as ArrayBuffer) };
   },
   unload(payload: { key: string }) {

@@ -17,7 +17,8 @@ import { cutModelAt } from '../model/cut';
 import { freezeBase, HEAD_LAYERS, unfreezeFrom, resolveBlock } from '../model/surgery';
 import { derivedSeed } from '../util/random';
 import { FeatureBatchSource, PixelBatchSource, type BatchSource } from './batches';
-import { fitOnSource, type EarlyStoppingOptions, type FitResult } from './loop';
+import { EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './early_stopping';
+import { fitOnSource, type FitResult } from './loop';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from './optimizer';
 import type { TrainingCallbacks } from './progress';
 import type { LrSchedule } from './schedule';
@@ -34,8 +35,10 @@ export interface PhaseOptions {
   batchSize?: number;
   /** Default `DEFAULT_OPTIMIZER` (./optimizer.ts). */
   optimizer?: OptimizerName;
-  /** Early stopping on the validation loss, best weights restored. Default `{ patience: PHASE_DEFAULTS.patience }`; false: off. */
+  /** Early stopping on the validation loss, best weights restored. Default `EARLY_STOPPING_DEFAULTS`; false: off. */
   earlyStopping?: EarlyStoppingOptions | false;
+  /** Label smoothing of the training loss (Keras' `label_smoothing`), in [0, 1). Default `DEFAULT_LABEL_SMOOTHING` (./loss.ts). */
+  labelSmoothing?: number;
   /** Default constant. */
   schedule?: LrSchedule;
   /** Progress hooks for this run. Default: the session's. */
@@ -65,8 +68,8 @@ export interface PhaseResult extends FitResult {
   cache: { memoryHits: number; diskHits: number; computed: number };
 }
 
-/** Defaults of both phases: the tutorial's batch of 32; early stopping after 3 epochs without a better val_loss. */
-export const PHASE_DEFAULTS = { batchSize: 32, patience: 3 } as const;
+/** Defaults of both phases: the tutorial's batch of 32. */
+export const PHASE_DEFAULTS = { batchSize: 32 } as const;
 /**
  * Head training: the Keras guide's Adam rate; 30 epochs because an epoch on cached activations is cheap and the
  * head is still improving after the guide's 10 (early stopping ends it sooner).
@@ -139,7 +142,8 @@ async function runPhase(
         seed: derivedSeed(session.seed, phase),
         firstEpoch,
         validation: prepared.validation ? { source: prepared.validation, indices: session.valIndices } : undefined,
-        earlyStopping: options.earlyStopping === undefined ? { patience: PHASE_DEFAULTS.patience } : options.earlyStopping,
+        earlyStopping: options.earlyStopping === undefined ? { ...EARLY_STOPPING_DEFAULTS } : options.earlyStopping,
+        labelSmoothing: options.labelSmoothing,
         schedule: options.schedule,
         callbacks: options.callbacks ?? session.callbacks,
         trainWorkers: options.trainWorkers,

@@ -9,7 +9,7 @@ export interface EpochRecord {
   /** 1-based and continuous across phases: fine-tuning continues the numbering of head training. */
   epoch: number;
   phase: TrainingPhase;
-  /** Mean training loss (categorical cross-entropy) over the epoch's batches. */
+  /** Mean training loss (categorical cross-entropy, label-smoothed when the run smooths) over the epoch's batches. */
   loss: number;
   /** Training accuracy over the epoch (with dropout and augmentation on, as Keras reports it). */
   accuracy: number;

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
 import { FeatureBatchSource } from '../../lib/train/batches';
-import { fitOnSource } from '../../lib/train/loop';
+import { crossEntropyLoss } from '../../lib/train/loss';
+import { evaluateOnSource, fitOnSource } from '../../lib/train/loop';
 import { createProgressCallbacks } from '../../lib/train/progress';
 import { parseLrSchedule, scheduledLearningRate } from '../../lib/train/schedule';
 import { createRng } from '../../lib/util/random';
@@ -65,18 +66,22 @@ test('a NaN in the data stops training and keeps the last good weights', async (
   const f = features(40, 4, 5);
   f.views[0][17 * 4 + 2] = NaN;
   const before = tf.memory().numTensors;
-  let lastGood: number[][] = values(model);
+  const start = values(model);
+  let steps = 0;
   const result = await fitOnSource(model, { source: new FeatureBatchSource(f) }, {
     phase: 'head',
     epochs: 3,
     batchSize: 8,
     learningRate: 0.01,
     seed: 1,
-    callbacks: { onBatchEnd: () => (lastGood = values(model)) },
+    callbacks: { onBatchEnd: () => steps++ },
   });
   assert.equal(result.stopReason, 'non-finite-loss');
-  assert.match(result.message!, /non-finite.*last good weights/);
-  assert.deepEqual(values(model), lastGood);
+  assert.match(result.message!, /outputs became non-finite.*at epoch 1.*last good weights: the weights it started with/);
+  // Every epoch meets the NaN sample, so no epoch's weights were verified: the model is back at its start.
+  assert.ok(steps > 0, 'the NaN sample came first; the test needs steps before it');
+  assert.equal(result.weightsEpoch, 0);
+  assert.deepEqual(values(model), start);
   assert.ok(values(model).flat().every(Number.isFinite));
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
@@ -111,6 +116,52 @@ test('schedules: step and cosine rates per epoch, recorded in the history', asyn
   });
   assert.deepEqual(r.records.map((x) => x.lr), [0.1, 0.05, 0.025]);
   model.dispose();
+});
+
+test('every optimizer follows the schedule (sgd too)', async () => {
+  await initEngine({ engine: 'wasm', quiet: true });
+  for (const optimizer of ['adam', 'rmsprop', 'sgd'] as const) {
+    const model = denseModel(3);
+    const perEpoch: number[][][] = [];
+    // The second epoch's rate is far too small to move a float32 weight of this size.
+    await fitOnSource(model, { source: new FeatureBatchSource(features(12, 3, 1)) }, {
+      phase: 'head', epochs: 2, batchSize: 6, learningRate: 0.1, optimizer, seed: 0, schedule: { kind: 'step', every: 1, factor: 1e-30 },
+      callbacks: { onEpochEnd: () => perEpoch.push(values(model)) },
+    });
+    assert.deepEqual(perEpoch[1], perEpoch[0], `${optimizer} ignored the schedule`);
+    model.dispose();
+  }
+});
+
+test('label smoothing: the training loss is the smoothed one, the validation loss stays plain cross-entropy', async () => {
+  await initEngine({ engine: 'wasm', quiet: true });
+  const train = new FeatureBatchSource(features(30, 3, 1));
+  const validation = { source: new FeatureBatchSource(features(9, 3, 2)) };
+  const lossAt = (model: tf.LayersModel, a: number) =>
+    tf.tidy(() => {
+      const all = Array.from({ length: train.count }, (_, i) => i);
+      return crossEntropyLoss(model.predict(train.batch(all, 0)) as tf.Tensor, tf.tensor1d(train.labels, 'int32'), 3, a).dataSync()[0];
+    });
+  const model = denseModel(3);
+  const expected = lossAt(model, 0.2);
+  assert.ok(Math.abs(expected - lossAt(model, 0)) > 1e-3, 'smoothing should change the loss of this model');
+  // One step over the whole set: the reported loss is the smoothed loss of the initial weights.
+  const opts = { phase: 'head' as const, epochs: 1, batchSize: 30, learningRate: 0.1, seed: 0, validation };
+  const r = await fitOnSource(model, { source: train }, { ...opts, labelSmoothing: 0.2 });
+  assert.ok(Math.abs(r.records[0].loss - expected) < 1e-6, `${r.records[0].loss} vs ${expected}`);
+  assert.equal(r.records[0].valLoss, (await evaluateOnSource(model, validation, 3, 64)).loss);
+  model.dispose();
+  // labelSmoothing 0 is today's training, number for number.
+  const [m0, m1] = [denseModel(3), denseModel(3)];
+  const plain = await fitOnSource(m0, { source: train }, { ...opts, epochs: 2, batchSize: 7 });
+  const zero = await fitOnSource(m1, { source: train }, { ...opts, epochs: 2, batchSize: 7, labelSmoothing: 0 });
+  assert.deepEqual(zero.records.map(({ seconds: _s, ...x }) => x), plain.records.map(({ seconds: _s, ...x }) => x));
+  assert.deepEqual(values(m1), values(m0));
+  m0.dispose();
+  m1.dispose();
+  const m2 = denseModel(3);
+  await assert.rejects(fitOnSource(m2, { source: train }, { ...opts, labelSmoothing: 1 }), /labelSmoothing: expected a number in \[0, 1\)/);
+  m2.dispose();
 });
 
 test('progress: one line per epoch for notebooks, a rewritten status line in a terminal', async () => {

@@ -15,7 +15,7 @@ import { fitOnSource, type FitOptions } from '../../lib/train/loop';
 import { batchSliceSizes, defaultTrainWorkers, DEFAULT_TRAIN_PARTS } from '../../lib/train/parallel';
 import { resolveParameters } from '../../lib/experiment/parameters';
 import { parseCliArgs } from '../../lib/cli/train';
-import { createRng } from '../../lib/util/random';
+import { createRng, derivedSeed } from '../../lib/util/random';
 import { maxRelativeError, tinyClassifier, weightValues } from './helpers';
 
 after(() => shutdownWorkerPools());
@@ -38,7 +38,7 @@ function fixture(dropout: number) {
     classifier.dispose();
     base.model.dispose();
   };
-  return { suffix, classifier, source, dispose };
+  return { suffix, classifier, source, view, sampleShape, dispose };
 }
 
 const fit = (trainWorkers: number): FitOptions => ({
@@ -51,11 +51,11 @@ const fit = (trainWorkers: number): FitOptions => ({
   trainWorkers,
 });
 
-async function train(dropout: number, trainWorkers: number) {
+async function train(dropout: number, trainWorkers: number, extra: Partial<FitOptions> = {}) {
   const f = fixture(dropout);
   const start = weightValues(f.classifier);
   const tensors = tf.memory().numTensors;
-  const result = await fitOnSource(f.suffix, { source: f.source }, fit(trainWorkers));
+  const result = await fitOnSource(f.suffix, { source: f.source }, { ...fit(trainWorkers), ...extra });
   assert.equal(tf.memory().numTensors, tensors, `fitOnSource with ${trainWorkers} part(s) leaked tensors`);
   const weights = weightValues(f.classifier);
   f.dispose();
@@ -94,6 +94,46 @@ test('2 parts with dropout: the same seed gives identical weights, and masks are
   assert.equal(maxRelativeError(a.weights, b.weights), 0);
   assert.deepEqual(a.result.records.map((r) => r.loss), b.result.records.map((r) => r.loss));
   assert.ok(maxRelativeError(a.weights, single.weights) > 1e-4, 'per-slice dropout seeds should differ from the one-part run');
+});
+
+test('label smoothing reaches the workers: 2 parts = 1 part within 1e-4, and both differ from no smoothing', async () => {
+  await initEngine({ engine: 'wasm', quiet: true });
+  const smooth = { labelSmoothing: 0.3, epochs: 1 };
+  const one = await train(0, 1, smooth);
+  const two = await train(0, 2, smooth);
+  const plain = await train(0, 1, { epochs: 1 });
+  const err = maxRelativeError(two.weights, one.weights);
+  assert.ok(err < 1e-4, `relative error ${err}`);
+  assert.ok(Math.abs(two.result.records[0].loss - one.result.records[0].loss) < 1e-5 * one.result.records[0].loss);
+  assert.ok(maxRelativeError(one.weights, plain.weights) > 1e-4, 'smoothing changed nothing');
+});
+
+test("non-finite outputs in a worker's slice stop training as in one thread", async () => {
+  // cpu: wasm's ReLU6 clamps NaN into [0, 6], so a NaN input never reaches the outputs there.
+  await initEngine({ engine: 'cpu', quiet: true });
+  const run = async (trainWorkers: number) => {
+    const f = fixture(0);
+    const start = weightValues(f.classifier);
+    // The first batch's 6th sample falls in the second slice (7 = 4 + 3): make its input NaN.
+    const seed = fit(trainWorkers).seed;
+    const victim = createRng(derivedSeed(seed, 'order:1')).shuffled(Array.from({ length: f.source.count }, (_, i) => i))[5];
+    const x = f.source.batch([victim], 0);
+    const per = x.size;
+    x.dispose();
+    const broken = new FeatureBatchSource({ views: [f.view.map((v, i) => (Math.floor(i / per) === victim ? NaN : v))], sampleShape: f.sampleShape, labels: f.source.labels }, 0);
+    const tensors = tf.memory().numTensors;
+    const result = await fitOnSource(f.suffix, { source: broken }, fit(trainWorkers));
+    assert.equal(tf.memory().numTensors, tensors);
+    const weights = weightValues(f.classifier);
+    f.dispose();
+    return { result, start, weights };
+  };
+  for (const parts of [1, 2]) {
+    const { result, start, weights } = await run(parts);
+    assert.equal(result.stopReason, 'non-finite-loss');
+    assert.match(result.message!, /outputs became non-finite .* at epoch 1, batch 1;/, `${parts} part(s)`);
+    assert.deepEqual(weights, start);
+  }
 });
 
 test("a worker's error surfaces with its message", async () => {
