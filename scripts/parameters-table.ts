@@ -18,6 +18,7 @@ const GROUP_TEXT: Record<ParameterGroup, string> = {
   head: 'head training',
   fineTune: 'fine-tuning',
   training: 'both phases',
+  evaluation: 'evaluation',
   run: 'how it runs',
 };
 

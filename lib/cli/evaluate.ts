@@ -6,6 +6,8 @@
  */
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { DEFAULT_TTA } from '../data/tta';
+import { parseParameter } from '../experiment/parameters';
 import { initEngine, type EngineChoice } from '../engine/engine';
 import { evaluateClassifierOnFolder } from '../evaluate/folder';
 import { misclassifiedImages } from '../evaluate/mistakes';
@@ -24,6 +26,7 @@ export function buildEvaluateCli(): Command {
     .requiredOption('--data <folder>', 'a folder of <class>/<image>, or one holding rps-test-set/')
     .option('--out <dir>', `where evaluation.json and evaluation.html go (default ${EVALUATE_OUT_DIR})`)
     .option('--report', 'also write a self-contained HTML report (evaluation.html)')
+    .option('--tta <n>', `test-time augmentation views averaged per image (default ${DEFAULT_TTA}: none)`, (v) => parseParameter('tta', v, '--tta'))
     .option('--cache-dir <dir>', 'cache root for the decoded images (default env RPS_CACHE_DIR, else data/)')
     .addOption(engineOption())
     .allowExcessArguments(false)
@@ -36,7 +39,7 @@ export async function evaluateMain(argv: string[], io: CliIo = PROCESS_IO): Prom
     await initEngine({ engine: opts.engine as EngineChoice | undefined, quiet: true });
     const { dir, classifier } = await loadModelArg(opts.model as string);
     try {
-      const ev = await evaluateClassifierOnFolder(classifier, opts.data as string, { cacheDir: opts.cacheDir as string | undefined, quiet: true });
+      const ev = await evaluateClassifierOnFolder(classifier, opts.data as string, { cacheDir: opts.cacheDir as string | undefined, quiet: true, tta: opts.tta as number | undefined });
       const { report } = ev;
       for (const s of ev.skipped) io.err(`skipped ${s.file}: ${s.reason}`);
       io.out(`${report.count} images in ${ev.folder}, classifier ${dir}`);

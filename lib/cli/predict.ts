@@ -8,6 +8,8 @@ import { Command } from 'commander';
 import { initEngine, type EngineChoice } from '../engine/engine';
 import { classifyImageFiles } from '../model/classify';
 import { predictImage } from '../model/predict';
+import { DEFAULT_TTA } from '../data/tta';
+import { parseParameter } from '../experiment/parameters';
 import { tableText } from '../report/display';
 import { PROCESS_IO, engineOption, loadModelArg, runCli, type CliIo } from './model-cli';
 
@@ -17,6 +19,7 @@ export function buildPredictCli(): Command {
     .argument('<paths...>', 'image files (PNG, JPEG) or folders of them (walked recursively)')
     .requiredOption('--model <dir>', 'the classifier folder (npm run train: <out>/model; notebooks: <cacheDir>/runs/<key>)')
     .option('--json', 'print JSON for scripts instead of a table')
+    .option('--tta <n>', `test-time augmentation views averaged per image (default ${DEFAULT_TTA}: none)`, (v) => parseParameter('tta', v, '--tta'))
     .addOption(engineOption())
     .showHelpAfterError('(run with --help for all flags)');
 }
@@ -28,7 +31,7 @@ export async function predictMain(argv: string[], io: CliIo = PROCESS_IO): Promi
     const { dir, classifier } = await loadModelArg(opts.model as string);
     try {
       const { classes } = classifier.metadata;
-      const { predictions, skipped } = await classifyImageFiles(paths, (file) => predictImage(classifier, file));
+      const { predictions, skipped } = await classifyImageFiles(paths, (file) => predictImage(classifier, file, { tta: opts.tta as number | undefined }));
       for (const s of skipped) io.err(`skipped ${s.file}: ${s.reason}`);
       if (opts.json) {
         io.out(JSON.stringify({ model: dir, classes, predictions, skipped }, null, 2));

@@ -35,3 +35,4 @@ export {
 } from './augment';
 export { splitIndices, shuffleIndices, batchIndices, type SplitOptions } from './split';
 export { newImageFiles, NEW_IMAGE_DEFAULTS, type NewImageOptions } from './new-images';
+export { testTimeView, meanProbabilities, checkTta, TTA_AUGMENT, DEFAULT_TTA, type TtaImages } from './tta';

@@ -27,6 +27,8 @@ export interface EvaluateFolderOptions extends EvaluateOptions {
   quiet?: boolean;
   /** Decoding threads. Default: `loadPixels`' (the cores). */
   workers?: number;
+  /** Test-time augmentation views averaged per image (lib/data/tta.ts). Default `DEFAULT_TTA` (1: none). */
+  tta?: number;
 }
 
 /** A classifier's metrics on a folder, with the decoded images (for the misclassified gallery). */
@@ -56,7 +58,7 @@ export async function evaluateClassifierOnFolder(classifier: Classifier, folder:
   const per = inputSize * inputSize * 3;
   const probs = new Float32Array(pixels.count * classes.length);
   for (let i = 0; i < pixels.count; i++) {
-    const p = predictPixels(classifier, pixels.pixels.subarray(i * per, (i + 1) * per));
+    const p = predictPixels(classifier, pixels.pixels.subarray(i * per, (i + 1) * per), pixels.files[i], { tta: options.tta });
     classes.forEach((c, k) => (probs[i * classes.length + k] = p.probabilities[c]));
   }
   const report = evaluatePredictions({ probs, numClasses: classes.length, labels: pixels.labels, classes, files: pixels.files }, options);

@@ -8,6 +8,7 @@
 import { DEFAULT_ENGINE, ENGINE_ENV_ALIAS, ENGINE_NAMES, type EngineChoice } from '../engine/engine';
 import { DEFAULT_AUGMENT, FILL_MODES, type AugmentOptions, type FillMode } from '../data/augment';
 import { DEFAULT_MIX_RENDERED } from '../data/mix';
+import { DEFAULT_TTA } from '../data/tta';
 import { SPLIT_DESIGNS, type SplitDesign } from '../data/render/params';
 import { DEFAULT_DATA } from '../data/load';
 import { RENDER_DEFAULTS } from '../data/rendered';
@@ -60,6 +61,7 @@ export interface ExperimentParameters {
   labelSmoothing: number;
   patience: number;
   lrSchedule: string;
+  tta: number;
   engine: EngineChoice;
   /** Undefined: the number of cores on the wasm and cpu engines (see lib/train/extract.ts). */
   workers: number | undefined;
@@ -75,9 +77,10 @@ export type ParameterValue = string | number | boolean;
 /**
  * What a parameter changes, which decides what a later notebook must agree on to continue from an earlier one:
  * `data`, `model` and `session` parameters identify an experiment (its data, network, validation split and
- * augmentation); `head` and `fineTune` only shape a phase's training; `run` says where and how it runs.
+ * augmentation); `head` and `fineTune` only shape a phase's training; `evaluation` how the test split is scored;
+ * `run` says where and how it runs.
  */
-export type ParameterGroup = 'data' | 'model' | 'session' | 'head' | 'fineTune' | 'training' | 'run';
+export type ParameterGroup = 'data' | 'model' | 'session' | 'head' | 'fineTune' | 'training' | 'evaluation' | 'run';
 export const IDENTITY_GROUPS: readonly ParameterGroup[] = ['data', 'model', 'session'];
 
 export interface ParameterSpec {
@@ -216,6 +219,14 @@ export const PARAMETERS: { readonly [K in ParameterName]: ParameterSpec } = {
   },
   patience: { kind: 'integer', group: 'training', default: EARLY_STOPPING_DEFAULTS.patience, min: 0, value: 'n', help: 'early stopping: epochs without a better val_loss (best weights restored), 0 = off' },
   lrSchedule: { kind: 'schedule', group: 'training', default: DEFAULT_LR_SCHEDULE, value: 'spec', help: 'learning-rate schedule within each phase: constant | step[:every[:factor]] | cosine[:minFactor]' },
+  tta: {
+    kind: 'integer',
+    group: 'evaluation',
+    default: DEFAULT_TTA,
+    min: 1,
+    value: 'n',
+    help: 'test-time augmentation: probabilities averaged over this many views of each test image (1 = the image alone; 2 adds its mirror image)',
+  },
   engine: {
     kind: 'choice',
     group: 'run',

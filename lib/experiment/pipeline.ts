@@ -120,7 +120,7 @@ export async function runPipeline(options: PipelineOptions = {}, from?: Partial<
     mark = Date.now();
     const head = await trainHead(exp.session, headPhaseOptions(p));
     lap('head');
-    const headEval = await evaluateSession(exp.session);
+    const headEval = await evaluateSession(exp.session, { tta: p.tta });
     lap('evaluateHead');
     reportStop(head);
     await checkFinite(exp, headEval, 'head training');
@@ -129,7 +129,7 @@ export async function runPipeline(options: PipelineOptions = {}, from?: Partial<
     if (p.fineTuneEpochs > 0) {
       const phase = await fineTune(exp.session, fineTunePhaseOptions(p));
       lap('fineTune');
-      const evaluation = await evaluateSession(exp.session);
+      const evaluation = await evaluateSession(exp.session, { tta: p.tta });
       lap('evaluateFineTune');
       reportStop(phase);
       await checkFinite(exp, evaluation, 'fine-tuning');

@@ -1,6 +1,8 @@
 /** Classifying one image with a loaded classifier. */
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '../data/decode';
+import { checkTta, DEFAULT_TTA, testTimeView } from '../data/tta';
+import { DEFAULT_SEED, derivedSeed } from '../util/random';
 import type { Classifier } from './persist';
 import type { PixelRange } from './types';
 
@@ -25,15 +27,26 @@ export function rgbToInputTensor(rgb: Uint8Array, size: number, pixelRange: Pixe
   return tf.tidy(() => tf.tensor4d(rgb, [1, size, size, 3], 'int32').toFloat().mul((hi - lo) / 255).add(lo) as tf.Tensor4D);
 }
 
+export interface PredictOptions {
+  /** Test-time augmentation views averaged (lib/data/tta.ts). Default `DEFAULT_TTA` (1: the image alone). */
+  tta?: number;
+  /** Seed of the views. Default `DEFAULT_SEED`. */
+  seed?: number;
+}
+
 /**
- * Classifies already decoded RGB bytes at the classifier's input size. No tensors are left behind. A model whose
- * outputs are not finite probabilities (diverged weights) throws naming its folder, never returns a label.
+ * Classifies already decoded RGB bytes at the classifier's input size (with `tta`, the mean over that many
+ * test-time views, run as one batch). No tensors are left behind. A model whose outputs are not finite
+ * probabilities (diverged weights) throws naming its folder, never returns a label.
  */
-export function predictPixels(classifier: Classifier, rgb: Uint8Array, image = 'the image'): ImagePrediction {
+export function predictPixels(classifier: Classifier, rgb: Uint8Array, image = 'the image', options: PredictOptions = {}): ImagePrediction {
   const { classes, inputSize, pixelRange } = classifier.metadata;
+  const tta = checkTta(options.tta ?? DEFAULT_TTA);
+  const one = { size: inputSize, count: 1, pixels: rgb, key: 'image' };
+  const views = Array.from({ length: tta }, (_, v) => testTimeView(one, v, derivedSeed(options.seed ?? DEFAULT_SEED, 'tta')).pixels);
   const probs = tf.tidy(() => {
-    const x = rgbToInputTensor(rgb, inputSize, pixelRange);
-    return (classifier.model.predict(x) as tf.Tensor).dataSync();
+    const x = tf.concat(views.map((v) => rgbToInputTensor(v, inputSize, pixelRange)));
+    return (classifier.model.predict(x) as tf.Tensor).mean(0).dataSync();
   });
   if (!probs.every(Number.isFinite)) {
     const model = classifier.dir ? `the model in ${classifier.dir}` : `model '${classifier.model.name}'`;
@@ -53,7 +66,7 @@ export function predictPixels(classifier: Classifier, rgb: Uint8Array, image = '
  * Decodes an image file or its bytes (PNG/JPEG), resizes it to the input size, and classifies it. A file that is
  * not a sound image throws naming it and saying what is wrong (as the data validator does).
  */
-export async function predictImage(classifier: Classifier, image: string | Buffer): Promise<ImagePrediction> {
+export async function predictImage(classifier: Classifier, image: string | Buffer, options: PredictOptions = {}): Promise<ImagePrediction> {
   const what = typeof image === 'string' ? image : `an image of ${image.length} bytes`;
-  return predictPixels(classifier, await decodeImage(image, classifier.metadata.inputSize), what);
+  return predictPixels(classifier, await decodeImage(image, classifier.metadata.inputSize), what, options);
 }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cutModelAt } from '../model/cut';
 import { HEAD_LAYERS } from '../model/surgery';
 import { FeatureBatchSource } from './batches';
+import { checkTta, DEFAULT_TTA, meanProbabilities } from '../data/tta';
 import type { TrainingSession } from './session';
 
 /** Probabilities of every image of a split: `probs[i * numClasses + c]`. */
@@ -14,31 +15,46 @@ export interface SplitPredictions {
   files: string[];
 }
 
+export interface PredictSplitOptions {
+  /** Images per forward pass. Default 64. */
+  batchSize?: number;
+  /** Test-time augmentation views averaged (lib/data/tta.ts; test split only). Default `DEFAULT_TTA` (1: none). */
+  tta?: number;
+}
+
 /**
  * Runs the classifier as it is now over a split. The frozen part is not recomputed: after head training the
  * head runs on the cached `head_pool` activations, after fine-tuning the suffix runs on the activations at the
- * fine-tuning boundary. Same numbers as `classifier.predict` on the pixels (up to float rounding).
+ * fine-tuning boundary. Same numbers as `classifier.predict` on the pixels (up to float rounding). With `tta` > 1
+ * the probabilities are the mean over that many test-time views (their activations cached like the others).
  * No tensors stay allocated.
  */
-export async function predictSplit(session: TrainingSession, split: 'train' | 'test' = 'test', batchSize = 64): Promise<SplitPredictions> {
+export async function predictSplit(session: TrainingSession, split: 'train' | 'test' = 'test', options: PredictSplitOptions = {}): Promise<SplitPredictions> {
   const set = split === 'train' ? session.train : session.test;
   if (!set) throw new Error(`predictSplit: the session has no ${split} images`);
+  const batchSize = options.batchSize ?? 64;
+  const tta = checkTta(options.tta ?? DEFAULT_TTA);
+  if (tta > 1 && split !== 'test') throw new Error('predictSplit: test-time augmentation (tta > 1) is for the test split');
   const cut = session.stage.kind === 'fine-tune' ? session.stage.boundary : HEAD_LAYERS.pool;
-  const act = await session.activations(cut, split, 0);
-  const source = new FeatureBatchSource({ views: [act.data], sampleShape: act.shape.slice(1), labels: set.labels });
   const { prefix, suffix } = cutModelAt(session.classifier, cut);
   prefix.dispose();
   const numClasses = session.numClasses;
-  const probs = new Float32Array(set.count * numClasses);
+  const views: Float32Array[] = [];
   try {
-    for (let s = 0; s < set.count; s += batchSize) {
-      const idx = Array.from({ length: Math.min(batchSize, set.count - s) }, (_, i) => s + i);
-      const p = tf.tidy(() => suffix.apply(source.batch(idx, 0), { training: false }) as tf.Tensor);
-      probs.set(await p.data(), s * numClasses);
-      p.dispose();
+    for (let view = 0; view < tta; view++) {
+      const act = await session.activations(cut, split, view);
+      const source = new FeatureBatchSource({ views: [act.data], sampleShape: act.shape.slice(1), labels: set.labels });
+      const probs = new Float32Array(set.count * numClasses);
+      for (let s = 0; s < set.count; s += batchSize) {
+        const idx = Array.from({ length: Math.min(batchSize, set.count - s) }, (_, i) => s + i);
+        const p = tf.tidy(() => suffix.apply(source.batch(idx, 0), { training: false }) as tf.Tensor);
+        probs.set(await p.data(), s * numClasses);
+        p.dispose();
+      }
+      views.push(probs);
     }
   } finally {
     suffix.dispose();
   }
-  return { probs, numClasses, labels: set.labels, classes: set.classes, files: set.files };
+  return { probs: views.length === 1 ? views[0] : meanProbabilities(views), numClasses, labels: set.labels, classes: set.classes, files: set.files };
 }

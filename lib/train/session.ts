@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { augmentPixels, DEFAULT_AUGMENT, type AugmentOptions } from '../data/augment';
+import { testTimeView, TTA_AUGMENT } from '../data/tta';
 import type { PixelSet } from '../data/pixels';
 import { splitIndices } from '../data/split';
 import { cutModelAt } from '../model/cut';
@@ -213,6 +214,11 @@ export class TrainingSession {
     return derivedSeed(this.seed, `augment-view:${view}`);
   }
 
+  /** The seed of the test-time augmentation views of the test images (lib/data/tta.ts). */
+  get ttaSeed(): number {
+    return derivedSeed(this.seed, 'tta');
+  }
+
   /** Augmented view `view` (1..augmentViews) of the training pixels (a new set; the session keeps nothing). */
   augmentedTrainPixels(view: number): PixelInput {
     if (!this.augment) throw new Error('augmentedTrainPixels: the session has no augmentation');
@@ -221,7 +227,8 @@ export class TrainingSession {
 
   /**
    * Activations of the classifier's layer `cut` (everything before it frozen) for every image of a split:
-   * the clean images (`view` 0) or augmented view `view` (1..augmentViews). Cached in memory and on disk,
+   * the clean images (`view` 0), augmented training view `view` (1..augmentViews), or test-time augmentation
+   * view `view` of the test images (`testTimeView`, lib/data/tta.ts). Cached in memory and on disk,
    * keyed by the base, the weights before the cut, the cut, the input size and range, the data's content key
    * and the augmentation. The arrays belong to the session's store.
    */
@@ -229,12 +236,14 @@ export class TrainingSession {
     this.assertLive();
     const set = split === 'train' ? this.train : this.test;
     if (!set) throw new Error(`activations: the session has no ${split} images`);
-    if (view > 0 && (!this.augment || split !== 'train')) throw new Error(`activations: augmented views exist only for train with augmentation on`);
+    if (!Number.isInteger(view) || view < 0) throw new Error(`activations: view must be an integer >= 0, got ${view}`);
+    if (view > 0 && split === 'train' && !this.augment) throw new Error('activations: augmented training views exist only with augmentation on');
     const { prefix, suffix } = cutModelAt(this.classifier, cut);
     // The suffix is not needed here, but it holds references to the shared layers until disposed.
     suffix.dispose();
     try {
       const augSeed = this.augmentSeed(view);
+      const viewKey = view === 0 ? 'clean' : split === 'train' ? { augment: this.augment, seed: augSeed } : { tta: TTA_AUGMENT, view, seed: this.ttaSeed };
       const parts = {
         base: this.base.spec.id,
         weights: weightsFingerprint(prefix),
@@ -242,11 +251,11 @@ export class TrainingSession {
         size: set.size,
         range: this.base.spec.pixelRange,
         data: set.key,
-        view: view === 0 ? 'clean' : { augment: this.augment, seed: augSeed },
+        view: viewKey,
         extractor: 'folded',
       };
       return await this.store.get(`${cut}:${split}:${view}`, parts, async () => {
-        const pixels = view === 0 ? set : this.augmentedTrainPixels(view);
+        const pixels = view === 0 ? set : split === 'train' ? this.augmentedTrainPixels(view) : testTimeView(set, view, this.ttaSeed);
         const label = `${cut} ${split}${view ? ` view ${view}` : ''}`;
         const t0 = Date.now();
         const out = await extractFeatures(
