@@ -141,7 +141,15 @@ export function hasCharts(nb: Notebook): boolean {
 
 /** A complete, self-contained HTML page for one executed notebook. */
 export function renderNotebookHtml(nb: Notebook, options: RenderOptions): string {
-  const plotly = hasCharts(nb) ? `<script>${scriptSafe(plotlyJs())}</script>\n` : '';
+  return renderPageHtml({ ...options, body: nb.cells.map(cellHtml).join('\n'), charts: hasCharts(nb) });
+}
+
+/**
+ * A self-contained report page in the notebooks' style around `body` (HTML); with `charts`, plotly.js is inlined
+ * once in its head (so the `figureHtml` charts in `body` draw offline).
+ */
+export function renderPageHtml(options: RenderOptions & { body: string; charts: boolean }): string {
+  const plotly = options.charts ? `<script>${scriptSafe(plotlyJs())}</script>\n` : '';
   const back = options.indexHref === null ? '' : `<a href="${escapeHtml(options.indexHref ?? 'index.html')}">&larr; all reports</a>`;
   const sub = options.subtitle ? `<div class="sub">${escapeHtml(options.subtitle)}</div>` : '';
   return (
@@ -149,7 +157,7 @@ export function renderNotebookHtml(nb: Notebook, options: RenderOptions): string
     `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
     `<title>${escapeHtml(options.title)}</title>\n<style>${STYLE}</style>\n${plotly}</head>\n<body>\n` +
     `<header class="report">${back}${sub}</header>\n` +
-    nb.cells.map(cellHtml).join('\n') +
+    options.body +
     `\n</body>\n</html>\n`
   );
 }
