@@ -2,6 +2,7 @@
 import { evaluatePredictions, type EvaluateOptions, type EvaluationReport } from '../evaluate/metrics';
 import { predictSplit } from '../train/predict';
 import type { TrainingSession } from '../train/session';
+import { recordEvaluation } from './records';
 
 export interface EvaluateSessionOptions extends EvaluateOptions {
   /** Which split. Default 'test'. */
@@ -10,8 +11,14 @@ export interface EvaluateSessionOptions extends EvaluateOptions {
   tta?: number;
 }
 
-/** Metrics of the session's classifier on its test split (or train), from the cached activations of its current stage; with `tta`, over averaged test-time views. */
+/**
+ * Metrics of the session's classifier on its test split (or train), from the cached activations of its current stage;
+ * with `tta`, over averaged test-time views.
+ * A test evaluation of the classifier as the last recorded phase left it is added to that run's record (./records.ts).
+ */
 export async function evaluateSession(session: TrainingSession, options: EvaluateSessionOptions = {}): Promise<EvaluationReport> {
-  const preds = await predictSplit(session, options.split ?? 'test', { tta: options.tta });
-  return evaluatePredictions(preds, options);
+  const split = options.split ?? 'test';
+  const report = evaluatePredictions(await predictSplit(session, split, { tta: options.tta }), options);
+  if (split === 'test') recordEvaluation(session, report);
+  return report;
 }

@@ -5,6 +5,7 @@ export { evaluateSession, type EvaluateSessionOptions } from './evaluate';
 export {
   RUN_FORMAT,
   experimentDir,
+  experimentKey,
   phaseClassifierDir,
   phaseResults,
   savePhase,
@@ -16,5 +17,20 @@ export {
   type PhaseRecord,
   type SavableExperiment,
 } from './runs';
+export { phaseParameters } from './phase-options';
+export {
+  RECORD_FORMAT,
+  recordsDir,
+  listRuns,
+  recentRuns,
+  recordOf,
+  readRunRecord,
+  readRunRecords,
+  effectiveParameters,
+  differingParameters,
+  type RunRecord,
+  type RunMetrics,
+  type RunQuery,
+} from './records';
 export { reuse, releaseReused, reusedNames } from './reuse';
 export { runPipeline, RUN_DEFAULTS, type RunOptions, type PipelineOptions, type PipelineResult, type PhaseSummary } from './pipeline';

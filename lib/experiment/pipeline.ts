@@ -11,16 +11,17 @@ import { saveClassifier } from '../model/persist';
 import { fineTune, fineTuneLearningRate, trainHead, type PhaseResult } from '../train/phases';
 import { createProgressCallbacks, DEFAULT_PROGRESS, formatDuration, PROGRESS_MODES, type ProgressMode } from '../train/progress';
 import type { TrainingHistory } from '../train/types';
-import { writeJsonAtomic } from '../util/atomic';
+import { buildDirAtomic, writeJsonAtomic } from '../util/atomic';
 import { evaluateSession } from './evaluate';
 import { formatParameters, PARAMETERS, resolveParameters, type ExperimentParameters, type ResolvedParameters } from './parameters';
 import { fineTunePhaseOptions, headPhaseOptions, prepareExperiment, type Experiment } from './prepare';
+import { copyRunRecords, recordOf, recordsDir, type RunRecord } from './records';
 import { PixelBatchSource } from '../train/batches';
 import { outputsFinite, PROBE_SAMPLES } from '../train/loop';
 
 /** Where and how a pipeline run reports; its experiment is described by `ExperimentParameters`. */
 export interface RunOptions {
-  /** Where the model, metrics.json and options.json go. Default `RUN_DEFAULTS.out`. */
+  /** Where the model, metrics.json, options.json and records/ go. Default `RUN_DEFAULTS.out`. */
   out?: string;
   /** Progress display (see lib/train/progress.ts). Default `DEFAULT_PROGRESS`. */
   progress?: ProgressMode;
@@ -41,8 +42,8 @@ export interface PipelineResult {
   fineTune?: { phase: PhaseSummary; evaluation: EvaluationReport };
   /** Wall-clock seconds of each step and in total. */
   timings: Record<string, number>;
-  /** Where the model and JSON files were written. */
-  files: { model: string; metrics: string; options: string };
+  /** Where the model and JSON files were written; `records`: the run records of both phases (also in the cache's run folder). */
+  files: { model: string; metrics: string; options: string; records: string[] };
 }
 
 /** A phase's result without the per-epoch records (those are in `history`). */
@@ -82,7 +83,8 @@ function reportStop(phase: PhaseResult): void {
 }
 
 /**
- * Runs everything and saves `<out>/model/`, `<out>/metrics.json` and `<out>/options.json`. The parameters in
+ * Runs everything and saves `<out>/model/`, `<out>/metrics.json`, `<out>/options.json` and the phases' run records
+ * in `<out>/records/`. The parameters in
  * `options` are resolved over the defaults; `from` says where each came from, for the printed table (the CLI
  * passes it). Fails before any training on a bad parameter, an unknown fine-tuning block or an unwritable `out`;
  * a run whose final model gives non-finite outputs fails and saves nothing.
@@ -126,8 +128,10 @@ export async function runPipeline(options: PipelineOptions = {}, from?: Partial<
     await checkFinite(exp, headEval, 'head training');
     log(`head only, test set:\n${formatEvaluation(headEval)}`);
     let ft: PipelineResult['fineTune'];
+    const runs = [recordOf(head)];
     if (p.fineTuneEpochs > 0) {
       const phase = await fineTune(exp.session, fineTunePhaseOptions(p));
+      runs.push(recordOf(phase));
       lap('fineTune');
       const evaluation = await evaluateSession(exp.session, { tta: p.tta });
       lap('evaluateFineTune');
@@ -146,6 +150,11 @@ export async function runPipeline(options: PipelineOptions = {}, from?: Partial<
       fineTunedFrom: ft ? exp.fineTuneAt.block : null,
       testAccuracy: (ft ?? { evaluation: headEval }).evaluation.accuracy,
     });
+    // This run's records only: an earlier run into the same folder is replaced, as its model is.
+    const records: string[] = [];
+    await buildDirAtomic(recordsDir(out), (tmp) => {
+      records.push(...copyRunRecords(runs.filter((r): r is RunRecord => r !== undefined), tmp).map((f) => path.join(recordsDir(out), path.basename(f))));
+    });
     lap('save');
     timings.total = (Date.now() - t0) / 1000;
     const result: PipelineResult = {
@@ -157,7 +166,7 @@ export async function runPipeline(options: PipelineOptions = {}, from?: Partial<
       head: { phase: summary(head), evaluation: headEval },
       fineTune: ft,
       timings,
-      files: { model: modelDir, metrics: path.join(out, 'metrics.json'), options: path.join(out, 'options.json') },
+      files: { model: modelDir, metrics: path.join(out, 'metrics.json'), options: path.join(out, 'options.json'), records },
     };
     writeJsonAtomic(result.files.options, { ...p, out, progress });
     writeJsonAtomic(result.files.metrics, {

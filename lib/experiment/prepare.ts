@@ -17,12 +17,12 @@ import { copyWeightsByName } from '../model/weights';
 import { CLASSIFIER_FORMAT_VERSION, type Classifier } from '../model/persist';
 import { buildClassifier } from '../model/surgery';
 import type { LoadedBase } from '../model/types';
-import { fineTuneBoundary, type FineTuneOptions, type PhaseOptions } from '../train/phases';
+import { fineTuneBoundary } from '../train/phases';
 import { createProgressCallbacks, type TrainingCallbacks } from '../train/progress';
-import { parseLrSchedule } from '../train/schedule';
 import { createTrainingSession, type TrainingSession } from '../train/session';
 import type { TrainingHistory } from '../train/types';
 import { augmentationOf, identityParameters, PARAMETERS, type ExperimentParameters, type ParameterName } from './parameters';
+import { bindRunRecords, recordPhase } from './records';
 import { releaseReused, reuse } from './reuse';
 import { experimentDir, loadPhase, type ExperimentIdentity, type PhaseRecord, type SavedPhase } from './runs';
 
@@ -32,6 +32,8 @@ export interface PrepareOptions {
   /** Progress hooks of the training session. Default: a line per epoch (`createProgressCallbacks({ mode: 'lines' })`). */
   callbacks?: TrainingCallbacks;
 }
+
+export { headPhaseOptions, fineTunePhaseOptions } from './phase-options';
 
 /** Everything a training run works with. The experiment owns it all: call `dispose()`, never dispose the parts. */
 export class Experiment {
@@ -202,6 +204,8 @@ export async function prepareExperiment(p: ExperimentParameters, options: Prepar
         cacheDir,
         workers: p.workers,
         callbacks: options.callbacks ?? createProgressCallbacks({ mode: 'lines' }),
+        // Every phase run on the session is recorded (lib/experiment/records.ts), from a notebook cell or the CLI.
+        onPhaseEnd: (result) => recordPhase(session, result),
       });
       return { classifier, session };
     },
@@ -213,7 +217,9 @@ export async function prepareExperiment(p: ExperimentParameters, options: Prepar
   const fineTuneAt = fineTuneBoundary(session, p.fineTuneFrom);
   lap('session');
   const identity = experimentIdentity(p, train, test, base);
-  return new Experiment(p, engine, cacheDir, data, train, test, base, classifier, session, identity, experimentDir(identity, cacheDir), fineTuneAt, timings);
+  const exp = new Experiment(p, engine, cacheDir, data, train, test, base, classifier, session, identity, experimentDir(identity, cacheDir), fineTuneAt, timings);
+  bindRunRecords(exp);
+  return exp;
 }
 
 /** The identity of the experiment `p` builds: data by content, the resolved base, and the other identity parameters. */
@@ -221,37 +227,6 @@ function experimentIdentity(p: ExperimentParameters, train: PixelSet, test: Pixe
   // The data's and base's own parameters are pinned down by the content keys and the resolved base id.
   const own = Object.fromEntries(Object.entries(identityParameters(p)).filter(([k]) => PARAMETERS[k as ParameterName].group !== 'data' && k !== 'base'));
   return { train: train.key, test: test.key, base: base.spec.id, parameters: own };
-}
-
-/** The head phase's options from the parameters. */
-export function headPhaseOptions(p: ExperimentParameters): PhaseOptions {
-  return {
-    epochs: p.headEpochs,
-    learningRate: p.headLearningRate,
-    optimizer: p.headOptimizer,
-    ...trainingOptions(p),
-  };
-}
-
-/** The fine-tuning phase's options from the parameters (its learning rate, when unset, derives from the head's). */
-export function fineTunePhaseOptions(p: ExperimentParameters): FineTuneOptions {
-  return {
-    from: p.fineTuneFrom,
-    epochs: p.fineTuneEpochs,
-    learningRate: p.fineTuneLearningRate,
-    optimizer: p.fineTuneOptimizer,
-    ...trainingOptions(p),
-  };
-}
-
-function trainingOptions(p: ExperimentParameters): PhaseOptions {
-  return {
-    batchSize: p.batchSize,
-    labelSmoothing: p.labelSmoothing,
-    earlyStopping: p.patience > 0 ? { patience: p.patience } : false,
-    schedule: parseLrSchedule(p.lrSchedule),
-    trainWorkers: p.trainWorkers,
-  };
 }
 
 /**

@@ -62,9 +62,14 @@ export interface PhaseRecord {
   head?: PhaseResults;
 }
 
+/** The short content key of an experiment's identity (the name of its run folder). */
+export function experimentKey(identity: ExperimentIdentity): string {
+  return cacheKey(RUN_FORMAT, identity);
+}
+
 /** The run folder of an experiment: `<cacheDir>/runs/<key>`. */
 export function experimentDir(identity: ExperimentIdentity, cacheDir: string): string {
-  return path.join(cacheDir, 'runs', cacheKey(RUN_FORMAT, identity));
+  return path.join(cacheDir, 'runs', experimentKey(identity));
 }
 
 const NOTEBOOK_OF: Record<SavedPhase, string> = { head: 'notebooks/03_transfer_learning.ipynb', 'fine-tune': 'notebooks/04_fine_tune.ipynb' };

@@ -12,3 +12,5 @@ export * from './figures/network';
 export * from './figures/training';
 export * from './figures/evaluation';
 export * from './figures/gradcam';
+export * from './figures/runs';
+export * from './runs';

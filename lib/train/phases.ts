@@ -20,8 +20,9 @@ import { FeatureBatchSource, PixelBatchSource, type BatchSource } from './batche
 import { EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './early_stopping';
 import { fitOnSource, type FitResult } from './loop';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from './optimizer';
+import { DEFAULT_LABEL_SMOOTHING } from './loss';
 import type { TrainingCallbacks } from './progress';
-import type { LrSchedule } from './schedule';
+import { CONSTANT_SCHEDULE, type LrSchedule } from './schedule';
 import type { TrainingSession } from './session';
 import type { PixelInput, TrainingPhase } from './types';
 
@@ -54,8 +55,26 @@ export interface FineTuneOptions extends PhaseOptions {
   from?: string | number | { fraction: number };
 }
 
+/** The options a phase ran with, its defaults filled in (what a run record keeps). */
+export interface UsedPhaseOptions {
+  epochs: number;
+  learningRate: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  earlyStopping: EarlyStoppingOptions | false;
+  schedule: LrSchedule;
+  labelSmoothing: number;
+  /** Undefined: `defaultTrainWorkers` decided (lib/train/parallel.ts). */
+  trainWorkers?: number;
+  path: 'cached' | 'plain';
+  /** Fine-tuning only: the first unfrozen block. */
+  from?: string;
+}
+
 export interface PhaseResult extends FitResult {
   phase: TrainingPhase;
+  /** The options it ran with. */
+  options: UsedPhaseOptions;
   /** Seconds spent getting activations (0 when all were cached) and training. */
   featureSeconds: number;
   trainSeconds: number;
@@ -125,31 +144,36 @@ async function runPhase(
   defaults: { epochs: number; learningRate: number },
   firstEpoch: number,
 ): Promise<PhaseResult> {
+  const used: UsedPhaseOptions = {
+    epochs: options.epochs ?? defaults.epochs,
+    learningRate: options.learningRate ?? defaults.learningRate,
+    batchSize: options.batchSize ?? PHASE_DEFAULTS.batchSize,
+    optimizer: options.optimizer ?? DEFAULT_OPTIMIZER,
+    earlyStopping: options.earlyStopping === undefined ? { ...EARLY_STOPPING_DEFAULTS } : options.earlyStopping,
+    labelSmoothing: options.labelSmoothing ?? DEFAULT_LABEL_SMOOTHING,
+    schedule: options.schedule ?? CONSTANT_SCHEDULE,
+    trainWorkers: options.trainWorkers,
+    path: options.path ?? 'cached',
+  };
   const statsBefore = session.store.getStats();
   const t0 = Date.now();
-  const prepared = await prepare(session, cut, options.path ?? 'cached');
+  const prepared = await prepare(session, cut, used.path);
   const featureSeconds = (Date.now() - t0) / 1000;
   try {
+    const { path: _path, ...fit } = used;
     const result = await fitOnSource(
       prepared.model,
       { source: prepared.train, indices: session.trainIndices },
       {
+        ...fit,
         phase,
-        epochs: options.epochs ?? defaults.epochs,
-        batchSize: options.batchSize ?? PHASE_DEFAULTS.batchSize,
-        learningRate: options.learningRate ?? defaults.learningRate,
-        optimizer: options.optimizer ?? DEFAULT_OPTIMIZER,
         seed: derivedSeed(session.seed, phase),
         firstEpoch,
         validation: prepared.validation ? { source: prepared.validation, indices: session.valIndices } : undefined,
-        earlyStopping: options.earlyStopping === undefined ? { ...EARLY_STOPPING_DEFAULTS } : options.earlyStopping,
-        labelSmoothing: options.labelSmoothing,
-        schedule: options.schedule,
         callbacks: options.callbacks ?? session.callbacks,
-        trainWorkers: options.trainWorkers,
       },
     );
-    return { ...result, phase, featureSeconds, trainSeconds: result.seconds, cut, cache: cacheDelta(session, statsBefore) };
+    return { ...result, phase, options: used, featureSeconds, trainSeconds: result.seconds, cut, cache: cacheDelta(session, statsBefore) };
   } finally {
     prepared.cleanup();
   }
@@ -165,6 +189,7 @@ export async function trainHead(session: TrainingSession, options: PhaseOptions 
   const lr = options.learningRate ?? HEAD_DEFAULTS.learningRate;
   const result = await runPhase(session, 'head', HEAD_LAYERS.pool, { ...options, learningRate: lr }, HEAD_DEFAULTS, 1);
   session.completeHead(result.records, lr);
+  session.phaseEnded(result);
   return result;
 }
 
@@ -191,7 +216,9 @@ export async function fineTune(session: TrainingSession, options: FineTuneOption
   const firstEpoch = (headRecords[headRecords.length - 1]?.epoch ?? 0) + 1;
   const result = await runPhase(session, 'fine-tune', boundary, { ...options, learningRate: lr }, { epochs: FINE_TUNE_DEFAULTS.epochs, learningRate: lr }, firstEpoch);
   session.completeFineTune(result.records, firstEpoch, boundary, fromBlock.name);
-  return { ...result, fromBlock: fromBlock.name, trainableLayers };
+  const done = { ...result, options: { ...result.options, from: fromBlock.name }, fromBlock: fromBlock.name, trainableLayers };
+  session.phaseEnded(done);
+  return done;
 }
 
 /** Fine-tuning's default learning rate for a head trained at `headLearningRate` (the Keras guide's rule: much lower). */

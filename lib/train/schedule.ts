@@ -26,11 +26,14 @@ export interface CosineSchedule {
 
 export type LrSchedule = ConstantSchedule | StepSchedule | CosineSchedule;
 
+/** The schedule used when none is given. */
+export const CONSTANT_SCHEDULE: Readonly<ConstantSchedule> = Object.freeze({ kind: 'constant' });
+
 /**
  * The learning rate of epoch `index` (0-based within the phase) out of `epochs`, for base rate `base`.
  * Throws naming the field when the schedule's parameters are out of range.
  */
-export function scheduledLearningRate(base: number, index: number, epochs: number, schedule: LrSchedule = { kind: 'constant' }): number {
+export function scheduledLearningRate(base: number, index: number, epochs: number, schedule: LrSchedule = CONSTANT_SCHEDULE): number {
   switch (schedule.kind) {
     case 'constant':
       return base;
@@ -65,4 +68,11 @@ export function parseLrSchedule(text: string): LrSchedule {
   if (kind === 'step' && args.length <= 2) return { kind: 'step', every: num(args[0], 'every'), factor: num(args[1], 'factor') };
   if (kind === 'cosine' && args.length <= 1) return { kind: 'cosine', minFactor: num(args[0], 'minFactor') };
   throw new Error(`lr schedule '${text}': expected constant, step[:every[:factor]] or cosine[:minFactor]`);
+}
+
+/** A schedule as the CLI writes it (the inverse of `parseLrSchedule`; parameters left at their defaults are omitted). */
+export function formatLrSchedule(schedule: LrSchedule): string {
+  const args = schedule.kind === 'step' ? [schedule.every, schedule.factor] : schedule.kind === 'cosine' ? [schedule.minFactor] : [];
+  while (args.length && args[args.length - 1] === undefined) args.pop();
+  return [schedule.kind, ...args.map((a) => (a === undefined ? '' : String(a)))].join(':');
 }

@@ -20,6 +20,7 @@ import { extractFeatures } from './extract';
 import { FeatureStore } from './feature_store';
 import { createProgressCallbacks, type TrainingCallbacks } from './progress';
 import type { FeatureViews } from './batches';
+import type { PhaseResult } from './phases';
 import type { EpochRecord, PixelInput, TrainingHistory } from './types';
 import { DEFAULT_SEED } from '../util/random';
 
@@ -68,6 +69,8 @@ export interface TrainingSessionOptions {
   extractBatchSize?: number;
   /** Progress hooks used by the phases unless a phase gets its own. Default: `createProgressCallbacks()`. */
   callbacks?: TrainingCallbacks;
+  /** Called after every completed phase with its result (lib/experiment records runs with it). Default: none. */
+  onPhaseEnd?: (result: PhaseResult) => void;
 }
 
 /** Which weights a phase restores before it runs. */
@@ -97,6 +100,7 @@ export class TrainingSession {
   private initial: Snapshot;
   private afterHead?: Snapshot;
   private disposed = false;
+  private readonly onPhaseEnd?: (result: PhaseResult) => void;
 
   constructor(options: TrainingSessionOptions) {
     const { base, classifier, train, test } = options;
@@ -141,6 +145,7 @@ export class TrainingSession {
     this.callbacks = options.callbacks ?? createProgressCallbacks();
     this.workers = options.workers;
     this.extractBatchSize = options.extractBatchSize ?? SESSION_DEFAULTS.extractBatchSize;
+    this.onPhaseEnd = options.onPhaseEnd;
     this.initial = this.snapshot();
   }
 
@@ -207,6 +212,12 @@ export class TrainingSession {
     this.assertLive();
     this.historyNow = { records: [...this.historyNow.records.filter((r) => r.phase === 'head'), ...records], fineTuneStartEpoch: firstEpoch };
     this.stageNow = { kind: 'fine-tune', boundary, fromBlock };
+  }
+
+  /** A phase completed (its `complete*` already ran): passes its result to `onPhaseEnd`. Called by the phases. */
+  phaseEnded(result: PhaseResult): void {
+    this.assertLive();
+    this.onPhaseEnd?.(result);
   }
 
   /** The seed of augmented view `view` (1..augmentViews) of the training images: one rule for cached and plain paths. */

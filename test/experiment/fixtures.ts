@@ -1,7 +1,10 @@
 /** Fixtures for experiment-level tests: a TFDS-layout folder of small PNGs and a tiny base saved as a model.json. */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../lib/engine/engine';
+import { DEFAULT_PARAMETERS, type ExperimentParameters } from '../../lib/experiment/parameters';
 import { buildMobileNetV2 } from '../../lib/model/mobilenet_v2';
 import { encodePng } from '../../lib/util/png';
 import { syntheticPixels } from '../train/helpers';
@@ -43,4 +46,30 @@ export async function tinyExperimentFixture(dir: string, counts = { train: 24, t
   const modelJson = await saveModelJson(base, path.join(dir, 'base'));
   base.dispose();
   return { data: path.join(dir, 'data'), base: modelJson };
+}
+
+/**
+ * A tiny experiment in a new temporary folder (named `prefix`...): the wasm engine, the fixture's data and base,
+ * 32 px, two head epochs and one fine-tuning epoch from block_16, a cache inside the folder. Remove `dir` after.
+ */
+export async function tinyExperiment(prefix: string): Promise<{ dir: string; parameters: ExperimentParameters }> {
+  await initEngine({ engine: 'wasm', quiet: true });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const fx = await tinyExperimentFixture(dir);
+  const parameters: ExperimentParameters = {
+    ...DEFAULT_PARAMETERS,
+    engine: 'wasm',
+    data: fx.data,
+    base: fx.base,
+    imageSize: 32,
+    headEpochs: 2,
+    fineTuneEpochs: 1,
+    fineTuneFrom: 'block_16',
+    batchSize: 8,
+    augmentViews: 1,
+    workers: 1,
+    trainWorkers: 1,
+    cacheDir: path.join(dir, 'cache'),
+  };
+  return { dir, parameters };
 }

@@ -6,40 +6,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine } from '../../lib/engine/engine';
-import { DEFAULT_PARAMETERS, type ExperimentParameters } from '../../lib/experiment/parameters';
+import type { ExperimentParameters } from '../../lib/experiment/parameters';
 import { fineTunePhaseOptions, headPhaseOptions, prepareExperiment, releaseExperiment, restorePhase } from '../../lib/experiment/prepare';
 import { evaluateSession } from '../../lib/experiment/evaluate';
 import { experimentDir, phaseResults, readPhaseRecord, savePhase } from '../../lib/experiment/runs';
 import { fineTune, trainHead } from '../../lib/train/phases';
 import { weightsFingerprint } from '../../lib/train/session';
-import { tinyExperimentFixture } from './fixtures';
+import { tinyExperiment } from './fixtures';
 
 let tmp: string;
 let P: ExperimentParameters;
 
 before(async () => {
-  await initEngine({ engine: 'wasm', quiet: true });
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rps-runs-'));
-  const fx = await tinyExperimentFixture(tmp);
-  P = {
-    ...DEFAULT_PARAMETERS,
-    engine: 'wasm',
-    data: fx.data,
-    base: fx.base,
-    imageSize: 32,
-    headEpochs: 2,
-    fineTuneEpochs: 1,
-    fineTuneFrom: 'block_16',
-    batchSize: 8,
-    augmentViews: 1,
-    workers: 1,
-    trainWorkers: 1,
-    cacheDir: path.join(tmp, 'cache'),
-  };
+  ({ dir: tmp, parameters: P } = await tinyExperiment('rps-runs-'));
 });
 
 after(() => {

@@ -12,6 +12,7 @@ import { initEngine } from '../../lib/engine/engine';
 import { buildMobileNetV2 } from '../../lib/model/mobilenet_v2';
 import { saveModelJson, writeSplit } from '../experiment/fixtures';
 import { runPipeline } from '../../lib/experiment/pipeline';
+import { readRunRecord, readRunRecords } from '../../lib/experiment/records';
 
 test('runPipeline trains both phases, evaluates, saves model + metrics + options, and leaks no tensors', async () => {
   await initEngine({ engine: 'wasm', quiet: true });
@@ -65,6 +66,14 @@ test('runPipeline trains both phases, evaluates, saves model + metrics + options
     assert.equal(options.fineTuneLearningRate, 0.001);
     assert.equal(options.seed, 3);
     for (const f of ['model.json', 'weights.bin', 'metadata.json']) assert.ok(fs.existsSync(path.join(result.files.model, f)), f);
+    // Both phases' run records, with their test metrics, in <out>/records/ and in the cache's run folder.
+    const records = result.files.records.map((f) => readRunRecord(f));
+    assert.deepEqual(records.map((r) => [r.phase, r.metrics?.accuracy]), [
+      ['head', result.head.evaluation.accuracy],
+      ['fine-tune', result.fineTune.evaluation.accuracy],
+    ]);
+    assert.deepEqual(fs.readdirSync(path.join(tmp, 'out', 'records')).sort(), records.map((r) => `${r.id}.json`).sort());
+    assert.deepEqual(readRunRecords([path.join(tmp, 'cache', 'runs', records[0].experiment.key)]).records, records);
     const meta = JSON.parse(fs.readFileSync(path.join(result.files.model, 'metadata.json'), 'utf8'));
     assert.deepEqual(meta.classes, ['rock', 'paper', 'scissors']);
     assert.equal(meta.inputSize, 32);
