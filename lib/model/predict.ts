@@ -25,13 +25,19 @@ export function rgbToInputTensor(rgb: Uint8Array, size: number, pixelRange: Pixe
   return tf.tidy(() => tf.tensor4d(rgb, [1, size, size, 3], 'int32').toFloat().mul((hi - lo) / 255).add(lo) as tf.Tensor4D);
 }
 
-/** Classifies already decoded RGB bytes at the classifier's input size. No tensors are left behind. */
-export function predictPixels(classifier: Classifier, rgb: Uint8Array): ImagePrediction {
+/**
+ * Classifies already decoded RGB bytes at the classifier's input size. No tensors are left behind. Async because
+ * the webgpu engine reads device memory back only asynchronously.
+ */
+export async function predictPixels(classifier: Classifier, rgb: Uint8Array): Promise<ImagePrediction> {
   const { classes, inputSize, pixelRange } = classifier.metadata;
-  const probs = tf.tidy(() => {
-    const x = rgbToInputTensor(rgb, inputSize, pixelRange);
-    return (classifier.model.predict(x) as tf.Tensor).dataSync();
-  });
+  const p = tf.tidy(() => classifier.model.predict(rgbToInputTensor(rgb, inputSize, pixelRange)) as tf.Tensor);
+  let probs: Float32Array;
+  try {
+    probs = (await p.data()) as Float32Array;
+  } finally {
+    p.dispose();
+  }
   let index = 0;
   for (let i = 1; i < probs.length; i++) if (probs[i] > probs[index]) index = i;
   const probabilities: Record<string, number> = {};

@@ -57,10 +57,14 @@ export interface TrainingSessionOptions {
   callbacks?: TrainingCallbacks;
 }
 
-/** Which weights a phase restores before it runs. */
+/**
+ * Which weights a phase restores before it runs: the variables' tensors themselves (tensors are immutable and a
+ * variable's update replaces its tensor, so holding them is a copy), kept on the device: no engine has to read
+ * device memory back synchronously (webgpu cannot in Node). The session owns and disposes them.
+ */
 interface Snapshot {
   /** Keyed by the variable itself: `model.weights` lists trainable weights first, so its order changes with freezing. */
-  values: Map<tf.LayerVariable, Float32Array>;
+  values: Map<tf.LayerVariable, tf.Tensor>;
 }
 
 export class TrainingSession {
@@ -84,7 +88,8 @@ export class TrainingSession {
   stage: { kind: 'initial' } | { kind: 'head' } | { kind: 'fine-tune'; boundary: string; fromBlock: string } = { kind: 'initial' };
   /** Learning rate of the last head training (fine-tuning's default is a tenth of it). */
   headLearningRate?: number;
-  private initial: Snapshot;
+  /** Taken when head training first runs (so a session that never trains holds no tensors). */
+  private initial?: Snapshot;
   private afterHead?: Snapshot;
   private disposed = false;
 
@@ -128,16 +133,16 @@ export class TrainingSession {
     this.callbacks = options.callbacks ?? createProgressCallbacks();
     this.workers = options.workers;
     this.extractBatchSize = options.extractBatchSize ?? 32;
-    this.initial = this.snapshot();
   }
 
   get numClasses(): number {
     return this.train.classes.length;
   }
 
-  /** Puts back the classifier's weights as they were when the session was created. */
+  /** Puts back the classifier's weights as they were when this was first called (by the first head training). */
   restoreInitialWeights(): void {
-    this.restore(this.initial);
+    if (this.initial) this.restore(this.initial);
+    else this.initial = this.snapshot();
   }
 
   /** Puts back the weights head training ended with; throws when head training has not run. */
@@ -148,6 +153,8 @@ export class TrainingSession {
 
   /** Records the current weights as the start of fine-tuning. */
   markHeadTrained(): void {
+    this.assertLive();
+    disposeSnapshot(this.afterHead);
     this.afterHead = this.snapshot();
   }
 
@@ -169,7 +176,7 @@ export class TrainingSession {
       const augSeed = derivedSeed(this.seed, `augment-view:${view}`);
       const parts = {
         base: this.base.spec.id,
-        weights: weightsFingerprint(prefix),
+        weights: await weightsFingerprint(prefix),
         cut,
         size: set.size,
         range: this.base.spec.pixelRange,
@@ -215,7 +222,9 @@ export class TrainingSession {
   dispose(): void {
     if (this.disposed) return;
     this.store.dispose();
-    this.initial = { values: new Map() };
+    disposeSnapshot(this.initial);
+    disposeSnapshot(this.afterHead);
+    this.initial = undefined;
     this.afterHead = undefined;
     this.disposed = true;
   }
@@ -225,7 +234,8 @@ export class TrainingSession {
   }
 
   private snapshot(): Snapshot {
-    return { values: new Map(this.classifier.weights.map((w) => [w, Float32Array.from(w.read().dataSync() as Float32Array)])) };
+    this.assertLive();
+    return { values: new Map(this.classifier.weights.map((w) => [w, w.read().clone()])) };
   }
 
   private restore(s: Snapshot): void {
@@ -233,19 +243,23 @@ export class TrainingSession {
     for (const w of this.classifier.weights) {
       const v = s.values.get(w);
       if (!v) throw new Error(`TrainingSession: weight '${w.name}' is not in the snapshot (was the classifier rebuilt?)`);
-      const t = tf.tensor(v, w.shape as number[], 'float32');
-      w.write(t);
-      t.dispose();
+      // The variable takes the snapshot's tensor (shared, reference-counted); its next update replaces it again.
+      w.write(v);
     }
   }
 }
 
+function disposeSnapshot(s: Snapshot | undefined): void {
+  if (s) tf.dispose([...s.values.values()]);
+}
+
 /** A content hash of a model's weights (so cached activations follow any change of the frozen part). */
-export function weightsFingerprint(model: tf.LayersModel): string {
-  const parts = model.weights.map((w) => {
-    const d = w.read().dataSync() as Float32Array;
-    return sha256(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-  });
+export async function weightsFingerprint(model: tf.LayersModel): Promise<string> {
+  const parts: string[] = [];
+  for (const w of model.weights) {
+    const d = (await w.read().data()) as Float32Array;
+    parts.push(sha256(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+  }
   return sha256(parts.join(',')).slice(0, 16);
 }
 
