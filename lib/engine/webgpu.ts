@@ -76,7 +76,7 @@ let dawn: Promise<{ gpu: GpuLike; globals: Record<string, unknown> }> | undefine
 /** Loads Dawn once per process; a failed load is retried on the next call. */
 function loadDawn(): Promise<{ gpu: GpuLike; globals: Record<string, unknown> }> {
   dawn ??= (async () => {
-    if (!isMainThread) throw new Error('webgpu runs in the main thread only (one device per process): use 1 worker');
+    if (!isMainThread) throw new Error('webgpu runs in the main thread only (one device per process): train with trainWorkers 1');
     const entry = resolveInstalled('webgpu');
     resolveInstalled('@tensorflow/tfjs-backend-webgpu');
     let mod: DawnModule;
