@@ -1,22 +1,24 @@
 /**
  * Engine benchmark: MobileNetV2 (alpha 1.0, random weights, Keras layer structure) forward images/s and full
- * training-step images/s (`fit`, all layers trainable, Adam, BatchNorm in training mode) on wasm and cpu, at
- * 128 and 224 px, batch 32; and the ratio of a training step's time to a forward pass's, per image.
+ * training-step images/s (`fit`, all layers trainable, Adam, BatchNorm in training mode) on wasm, cpu and webgpu,
+ * at 128 and 224 px, batch 32; and the ratio of a training step's time to a forward pass's, per image. A software
+ * WebGPU adapter (llvmpipe: the GPU code run by the CPU) is marked in the case name: it says nothing about a GPU.
  *
  * Each case runs in its own process: a fresh wasm heap for each (so one case's memory does not weigh on the
  * next), and a case that runs out of wasm memory cannot take the others down. wasm's heap is at most 4 GB
  * and tfjs keeps every activation and every activation's gradient until a step's backward pass ends, so a
- * training step that does not fit at batch 32 is retried at 16, 8, ... and the batch used is noted. cpu's
- * training step is timed on a batch of 2 (see below).
+ * training step that does not fit at batch 32 is retried at 16, 8, ... and the batch used is noted (on webgpu a
+ * binding larger than the device allows fails the same way). cpu's training step is timed on a batch of 2 (see below).
  */
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import type { BenchResult } from './types';
 import { initEngine } from '../lib/engine/engine';
+import { describeAdapter, type GpuAdapterDescription } from '../lib/engine/webgpu';
 import { buildMobileNetV2 } from '../lib/model/mobilenet_v2';
 
-type Engine = 'wasm' | 'cpu';
+type Engine = 'wasm' | 'cpu' | 'webgpu';
 
 interface CaseSpec {
   engine: Engine;
@@ -31,13 +33,15 @@ interface CaseSpec {
 interface CaseResult {
   seconds: number[];
   batch: number;
+  /** The WebGPU adapter (webgpu only). */
+  adapter?: GpuAdapterDescription;
 }
 
 const RESULT_TAG = 'ENGINE_BENCH_RESULT ';
 
 /** Runs one case in this process: builds the model, warms up, times `reps` forward passes or steps. */
 async function runCase(spec: CaseSpec): Promise<CaseResult> {
-  await initEngine({ engine: spec.engine, quiet: true });
+  const { adapter } = await initEngine({ engine: spec.engine, quiet: true });
   const model = buildMobileNetV2({ alpha: 1.0, inputSize: spec.size, numClasses: 3, seed: 1 });
   const x = tf.randomUniform([spec.batch, spec.size, spec.size, 3], 0, 1, 'float32', 2);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: spec.batch }, (_, i) => i % 3), 'int32'), 3);
@@ -61,7 +65,7 @@ async function runCase(spec: CaseSpec): Promise<CaseResult> {
     await once();
     seconds.push((performance.now() - t0) / 1000);
   }
-  return { seconds, batch: spec.batch };
+  return { seconds, batch: spec.batch, adapter };
 }
 
 /** Runs a case in a child process; undefined when it failed (e.g. out of wasm memory). */
@@ -83,19 +87,22 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
   const sizes = opts.quick ? [128] : [128, 224];
   const results: BenchResult[] = [];
-  for (const engine of ['wasm', 'cpu'] as Engine[]) {
+  for (const engine of ['wasm', 'cpu', 'webgpu'] as Engine[]) {
     for (const size of sizes) {
-      const label = `${engine} ${size}px`;
       // cpu is ~20x slower: a single timed pass, no warm-up (its per-image cost hardly depends on warm-up).
       const reps = engine === 'cpu' || opts.quick ? 1 : 3;
-      const warmup = engine === 'wasm';
+      // webgpu compiles each shader on first use.
+      const warmup = engine !== 'cpu';
       const fwd = runCaseIsolated({ engine, size, kind: 'forward', batch: 32, reps, warmup });
       if (!fwd.result) {
-        results.push({ benchmark: 'engine', case: `${label} forward`, metric: 'throughput', value: NaN, unit: 'img/s', note: `failed: ${fwd.error}` });
+        results.push({ benchmark: 'engine', case: `${engine} ${size}px forward`, metric: 'throughput', value: NaN, unit: 'img/s', note: `failed: ${fwd.error}` });
         continue;
       }
+      const adapter = fwd.result.adapter;
+      const label = `${engine}${adapter?.software ? ' (software adapter)' : ''} ${size}px`;
+      const on = adapter ? `; ${describeAdapter(adapter)}` : '';
       const fwdPerImage = median(fwd.result.seconds) / fwd.result.batch;
-      results.push({ benchmark: 'engine', case: `${label} forward`, metric: 'throughput', value: 1 / fwdPerImage, unit: 'img/s', note: `batch 32, ${reps} timed` });
+      results.push({ benchmark: 'engine', case: `${label} forward`, metric: 'throughput', value: 1 / fwdPerImage, unit: 'img/s', note: `batch 32, ${reps} timed${on}` });
 
       // cpu's own gradient kernels are plain loops (a step costs ~50x its forward per image): one step of 2
       // images keeps the bench within minutes; its per-image cost hardly depends on the batch.
@@ -120,7 +127,9 @@ export async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
           ? `batch 32, ${reps} timed`
           : engine === 'wasm'
             ? `batch ${train.batch}: larger batches exceed the 4 GB wasm heap`
-            : `batch ${train.batch}: cpu training is slow, one short step`;
+            : engine === 'webgpu'
+              ? `batch ${train.batch}: larger ones failed (${failures[0]})`
+              : `batch ${train.batch}: cpu training is slow, one short step`;
       results.push({ benchmark: 'engine', case: `${label} train step`, metric: 'throughput', value: 1 / trainPerImage, unit: 'img/s', note });
       results.push({ benchmark: 'engine', case: `${label} train step / forward`, metric: 'time ratio', value: trainPerImage / fwdPerImage, unit: 'x', note: 'per image; forward = inference mode' });
     }

@@ -1,20 +1,47 @@
 /**
  * Choosing the TensorFlow.js engine (backend).
  *
- * Order for `auto`: native TensorFlow with a visible GPU (`@tensorflow/tfjs-node-gpu`), native TensorFlow
- * on the CPU (`@tensorflow/tfjs-node`), WebAssembly (`@tensorflow/tfjs-backend-wasm`, SIMD, with the
- * training kernels it lacks registered by `./kernels`), then the pure-JS `cpu` backend.
+ * Order for `auto`: native TensorFlow with a visible GPU (`@tensorflow/tfjs-node-gpu`, CUDA), WebGPU on a
+ * hardware adapter (`webgpu` + `@tensorflow/tfjs-backend-webgpu`: Vulkan, Metal or D3D12 through Dawn), native
+ * TensorFlow on the CPU (`@tensorflow/tfjs-node`), WebAssembly (`@tensorflow/tfjs-backend-wasm`, SIMD, with the
+ * training kernels it lacks registered by `./kernels`), then the pure-JS `cpu` backend. `auto` never takes a
+ * software WebGPU adapter (llvmpipe: slower than wasm); an explicit `webgpu` does, and says so.
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './kernels/index';
+import { describeAdapter, failReadsOnDeviceError, findWebGpuAdapter, registerWebGpuBackend, type GpuAdapterDescription } from './webgpu';
 
 /** The engines, in the order `auto` tries them. */
-export const ENGINE_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const ENGINE_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 /** An engine name as users write it (option `engine`, flag `--engine`, `RPS_ENGINE`). */
 export type EngineName = (typeof ENGINE_NAMES)[number];
 export type EngineChoice = 'auto' | EngineName;
 /** The default engine choice. */
 export const DEFAULT_ENGINE: EngineChoice = 'auto';
+
+export interface EngineTraits {
+  /** Runs on a GPU device (one per process, created in the main thread only). */
+  readonly gpu: boolean;
+  /**
+   * Its kernels already use the whole machine (every core, or the GPU): work runs in one thread, with one
+   * extraction worker and one training part, and no worker thread starts its own copy of the engine.
+   */
+  readonly ownParallelism: boolean;
+}
+
+/** What each engine is, for the code that decides how to spread work over threads. */
+export const ENGINE_TRAITS = {
+  'tensorflow-gpu': { gpu: true, ownParallelism: true },
+  webgpu: { gpu: true, ownParallelism: true },
+  tensorflow: { gpu: false, ownParallelism: true },
+  wasm: { gpu: false, ownParallelism: false },
+  cpu: { gpu: false, ownParallelism: false },
+} as const satisfies Record<EngineName, EngineTraits>;
+
+/** Traits of an engine, or of the engine behind a tfjs backend name (`tf.getBackend()`); unknown names run like wasm. */
+export function engineTraits(name: string): EngineTraits {
+  return (ENGINE_TRAITS as Record<string, EngineTraits>)[name] ?? ENGINE_TRAITS.wasm;
+}
 
 /** Environment variable that sets the engine when the option is not given. */
 export const ENGINE_ENV = 'RPS_ENGINE';
@@ -31,10 +58,12 @@ export interface EngineOptions {
 export interface EngineInfo {
   /** The engine that runs. */
   engine: EngineName;
-  /** The tfjs backend name behind it (`tensorflow`, `wasm`, `cpu`). */
+  /** The tfjs backend name behind it (`tensorflow`, `webgpu`, `wasm`, `cpu`). */
   tfBackend: string;
-  /** Human-readable details, e.g. `SIMD, 1 thread`. */
+  /** Human-readable details, e.g. `SIMD, 1 thread`; for webgpu the adapter. */
   details: string;
+  /** The WebGPU adapter (webgpu only). */
+  adapter?: GpuAdapterDescription;
   /** Why each better engine was not used (only for `auto`). */
   skipped: { engine: EngineName; reason: string }[];
   /** The summary line that was printed. */
@@ -63,10 +92,10 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   const candidates: EngineName[] = choice === 'auto' ? [...ENGINE_NAMES] : [choice];
   for (const engine of candidates) {
     try {
-      const { tfBackend, details } = await tryEngine(engine);
+      const { tfBackend, details, adapter } = await tryEngine(engine, choice === 'auto');
       const why = skipped.length ? ` (skipped: ${skipped.map((s) => `${s.engine}: ${s.reason}`).join('; ')})` : '';
       const summary = `engine: ${engine}${details ? ` [${details}]` : ''}${why}`;
-      const info: EngineInfo = { engine, tfBackend, details, skipped, summary };
+      const info: EngineInfo = { engine, tfBackend, details, skipped, summary, ...(adapter ? { adapter } : {}) };
       current = { choice, info };
       if (!options.quiet) console.log(summary);
       return info;
@@ -93,14 +122,27 @@ export function currentEngine(): EngineInfo | undefined {
   return current?.info;
 }
 
-async function tryEngine(engine: EngineName): Promise<{ tfBackend: string; details: string }> {
+/** Appended where tfjs-node-gpu is installed but cannot run: what it needs, and what else runs on a GPU. */
+export const TFJS_NODE_GPU_NEEDS = 'it needs CUDA 11.2 and cuDNN 8.1 exactly; the webgpu engine runs on any Vulkan, Metal or D3D12 GPU without them';
+
+async function tryEngine(engine: EngineName, auto: boolean): Promise<{ tfBackend: string; details: string; adapter?: GpuAdapterDescription }> {
   switch (engine) {
     case 'tensorflow-gpu': {
       loadNative('@tensorflow/tfjs-node-gpu');
       await activate('tensorflow');
       const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
-      if (!backend.isUsingGpuDevice) throw new Error('libtensorflow loaded but sees no GPU');
+      if (!backend.isUsingGpuDevice) throw new Error(`libtensorflow loaded but sees no GPU: ${TFJS_NODE_GPU_NEEDS}`);
       return { tfBackend: 'tensorflow', details: 'native TensorFlow, GPU' };
+    }
+    case 'webgpu': {
+      const adapter = await findWebGpuAdapter();
+      const name = describeAdapter(adapter);
+      if (adapter.software && auto) throw new Error(`${name}: auto uses webgpu on hardware adapters only (choose webgpu explicitly to use it)`);
+      await registerWebGpuBackend();
+      await activate('webgpu');
+      failReadsOnDeviceError(tf.backend());
+      const details = adapter.software ? `${name}: runs on the CPU, for tests (slower than wasm)` : name;
+      return { tfBackend: 'webgpu', details, adapter };
     }
     case 'tensorflow': {
       // tfjs-node-gpu also provides the CPU engine when it is the one installed.
@@ -143,7 +185,8 @@ function loadNative(pkg: string): void {
   try {
     require(resolved);
   } catch (err) {
-    throw new Error(`${pkg} failed to load: ${(err as Error).message.split('\n')[0]}`);
+    const hint = pkg === '@tensorflow/tfjs-node-gpu' ? `; ${TFJS_NODE_GPU_NEEDS}` : '';
+    throw new Error(`${pkg} failed to load: ${(err as Error).message.split('\n')[0]}${hint}`);
   }
 }
 

@@ -1,2 +1,3 @@
 export * from './engine';
+export { describeAdapter, isSoftwareAdapter, type GpuAdapterDescription } from './webgpu';
 export { registerWasmTrainingKernels } from './kernels/index';

@@ -58,7 +58,7 @@ export async function evaluateClassifierOnFolder(classifier: Classifier, folder:
   const per = inputSize * inputSize * 3;
   const probs = new Float32Array(pixels.count * classes.length);
   for (let i = 0; i < pixels.count; i++) {
-    const p = predictPixels(classifier, pixels.pixels.subarray(i * per, (i + 1) * per), pixels.files[i], { tta: options.tta });
+    const p = await predictPixels(classifier, pixels.pixels.subarray(i * per, (i + 1) * per), pixels.files[i], { tta: options.tta });
     classes.forEach((c, k) => (probs[i * classes.length + k] = p.probabilities[c]));
   }
   const report = evaluatePredictions({ probs, numClasses: classes.length, labels: pixels.labels, classes, files: pixels.files }, options);

@@ -19,6 +19,6 @@ export interface EvaluateSessionOptions extends EvaluateOptions {
 export async function evaluateSession(session: TrainingSession, options: EvaluateSessionOptions = {}): Promise<EvaluationReport> {
   const split = options.split ?? 'test';
   const report = evaluatePredictions(await predictSplit(session, split, { tta: options.tta }), options);
-  if (split === 'test') recordEvaluation(session, report);
+  if (split === 'test') await recordEvaluation(session, report);
   return report;
 }

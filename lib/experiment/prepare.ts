@@ -92,7 +92,7 @@ export function releaseExperiment(): void {
  * The base's weights as loaded. Training a classifier changes the base's shared layers in place (fine-tuning), so
  * every new classifier starts from these: a rebuilt experiment never continues from an earlier one's training.
  */
-const pristine = new WeakMap<LoadedBase, Map<tf.LayerVariable, Float32Array>>();
+const pristine = new WeakMap<LoadedBase, Map<tf.LayerVariable, tf.Tensor>>();
 
 function resetBaseWeights(base: LoadedBase): void {
   const saved = pristine.get(base);
@@ -100,9 +100,8 @@ function resetBaseWeights(base: LoadedBase): void {
   for (const w of base.model.weights) {
     const v = saved.get(w);
     if (!v) throw new Error(`prepareExperiment: base weight '${w.name}' has no saved value`);
-    const t = tf.tensor(v, w.shape as number[], 'float32');
-    w.write(t);
-    t.dispose();
+    // The variable shares the saved tensor's data (reference-counted); its next update replaces it again.
+    w.write(v);
   }
 }
 
@@ -141,12 +140,15 @@ export async function prepareBase(p: ExperimentParameters, options: { quiet?: bo
   const cacheDir = p.cacheDir ?? defaultDataCacheDir();
   const load = async () => {
     const base = await loadBase({ base: p.base, inputSize: p.imageSize, cacheDir, quiet: options.quiet });
-    pristine.set(base, new Map(base.model.weights.map((w) => [w, Float32Array.from(w.read().dataSync() as Float32Array)])));
+    // Device copies: every engine (webgpu too) takes and restores them synchronously.
+    pristine.set(base, new Map(base.model.weights.map((w) => [w, w.read().clone()])));
     return base;
   };
   return reuse(SLOTS.base, baseSlotKey(p), load, (b) => {
     // Everything built on the base goes first.
     releaseReused(SLOTS.model);
+    tf.dispose([...(pristine.get(b)?.values() ?? [])]);
+    pristine.delete(b);
     b.model.dispose();
   });
 }

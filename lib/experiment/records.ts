@@ -130,7 +130,7 @@ function asWritten<T>(value: T): T {
  * Records a phase that just ended on `session` (its `onPhaseEnd` hook, set by `prepareExperiment`): writes the
  * record and keeps it in this process's list. Returns it; undefined for a session `prepareExperiment` did not make.
  */
-export function recordPhase(session: TrainingSession, result: PhaseResult): RunRecord | undefined {
+export async function recordPhase(session: TrainingSession, result: PhaseResult): Promise<RunRecord | undefined> {
   const ctx = contexts.get(session);
   if (!ctx) return undefined;
   const now = Date.now();
@@ -156,7 +156,7 @@ export function recordPhase(session: TrainingSession, result: PhaseResult): RunR
     metrics: null,
     timings: { featureSeconds: result.featureSeconds, trainSeconds: result.trainSeconds },
     engine: { engine, tfBackend, details },
-    weights: weightsFingerprint(session.classifier),
+    weights: await weightsFingerprint(session.classifier),
   });
   const file = writeRunRecord(recordsDir(ctx.runDir), record);
   made.push(record);
@@ -174,9 +174,9 @@ export function recordOf(result: PhaseResult): RunRecord | undefined {
  * Adds a test evaluation to the record of the session's last phase, when the classifier is still as that phase
  * left it (same weights); otherwise does nothing. Called by `evaluateSession`. Returns the updated record.
  */
-export function recordEvaluation(session: TrainingSession, report: EvaluationReport): RunRecord | undefined {
+export async function recordEvaluation(session: TrainingSession, report: EvaluationReport): Promise<RunRecord | undefined> {
   const last = latest.get(session);
-  if (!last || weightsFingerprint(session.classifier) !== last.record.weights) return undefined;
+  if (!last || (await weightsFingerprint(session.classifier)) !== last.record.weights) return undefined;
   last.record.metrics = asWritten({ accuracy: report.accuracy, loss: report.loss, macroF1: report.macroF1, count: report.count });
   writeRunRecord(path.dirname(last.file), last.record);
   return last.record;

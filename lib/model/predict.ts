@@ -37,17 +37,24 @@ export interface PredictOptions {
 /**
  * Classifies already decoded RGB bytes at the classifier's input size (with `tta`, the mean over that many
  * test-time views, run as one batch). No tensors are left behind. A model whose outputs are not finite
- * probabilities (diverged weights) throws naming its folder, never returns a label.
+ * probabilities (diverged weights) throws naming its folder, never returns a label. Async because the webgpu
+ * engine reads device memory back only asynchronously.
  */
-export function predictPixels(classifier: Classifier, rgb: Uint8Array, image = 'the image', options: PredictOptions = {}): ImagePrediction {
+export async function predictPixels(classifier: Classifier, rgb: Uint8Array, image = 'the image', options: PredictOptions = {}): Promise<ImagePrediction> {
   const { classes, inputSize, pixelRange } = classifier.metadata;
   const tta = checkTta(options.tta ?? DEFAULT_TTA);
   const one = { size: inputSize, count: 1, pixels: rgb, key: 'image' };
   const views = Array.from({ length: tta }, (_, v) => testTimeView(one, v, derivedSeed(options.seed ?? DEFAULT_SEED, 'tta')).pixels);
-  const probs = tf.tidy(() => {
+  const p = tf.tidy(() => {
     const x = tf.concat(views.map((v) => rgbToInputTensor(v, inputSize, pixelRange)));
-    return (classifier.model.predict(x) as tf.Tensor).mean(0).dataSync();
+    return (classifier.model.predict(x) as tf.Tensor).mean(0);
   });
+  let probs: Float32Array;
+  try {
+    probs = (await p.data()) as Float32Array;
+  } finally {
+    p.dispose();
+  }
   if (!probs.every(Number.isFinite)) {
     const model = classifier.dir ? `the model in ${classifier.dir}` : `model '${classifier.model.name}'`;
     throw new Error(

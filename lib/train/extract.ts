@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { currentEngine, EngineName } from '../engine/engine';
+import { currentEngine, EngineName, engineTraits } from '../engine/engine';
 import { sharedWorkerPool, siblingWorkerModule, WorkerPool } from '../engine/pool';
 import { buildInferenceSpec, FoldedModel, InferenceSpec } from '../model/fold';
 
@@ -60,9 +60,10 @@ const FORWARD_CHUNK = 8;
 
 /**
  * Scales one batch of uint8 pixels to the model range and runs it. The caller owns the returned array.
- * Shared by the in-process path and the workers so both compute exactly the same thing.
+ * Shared by the in-process path and the workers so both compute exactly the same thing. Async because the
+ * webgpu engine reads device memory back only asynchronously.
  */
-export function runExtractionBatch(model: FoldedModel, job: BatchJob): Float32Array {
+export async function runExtractionBatch(model: FoldedModel, job: BatchJob): Promise<Float32Array> {
   const per = job.size * job.size * 3;
   const [lo, hi] = job.range;
   const k = (hi - lo) / 255;
@@ -74,17 +75,17 @@ export function runExtractionBatch(model: FoldedModel, job: BatchJob): Float32Ar
   for (let i = 0; i < job.count; i += FORWARD_CHUNK) {
     const n = Math.min(FORWARD_CHUNK, job.count - i);
     const out = tf.tidy(() => model.predict(tf.tensor4d(x.subarray(i * per, (i + n) * per), [n, job.size, job.size, 3])));
-    data.set(out.dataSync() as Float32Array, i * perOut);
-    out.dispose();
+    try {
+      data.set((await out.data()) as Float32Array, i * perOut);
+    } finally {
+      out.dispose();
+    }
   }
   return data;
 }
 
-/** Engines whose own kernels already use every core: no worker threads there. */
-const NATIVE_ENGINES: readonly string[] = ['tensorflow', 'tensorflow-gpu'];
-
 function isNativeEngine(): boolean {
-  return NATIVE_ENGINES.includes(currentEngine()?.engine ?? tf.getBackend());
+  return engineTraits(currentEngine()?.engine ?? tf.getBackend()).ownParallelism;
 }
 
 function defaultWorkers(): number {
@@ -209,6 +210,8 @@ export async function extractFeatures(model: tf.LayersModel, input: FeatureInput
   const workers = options.workers ?? defaultWorkers();
   const fold = options.fold ?? true;
   validate(model, input, batchSize, workers);
+  // buildInferenceSpec reads the weights synchronously; webgpu can only do that for values an async read brought back.
+  await Promise.all(model.weights.map((w) => w.read().data()));
   const spec = buildInferenceSpec(model, { fold });
   const perImage = spec.outputShape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(input.count * perImage);
@@ -228,7 +231,7 @@ export async function extractFeatures(model: tf.LayersModel, input: FeatureInput
     const folded = new FoldedModel(spec);
     try {
       for (const b of batches) {
-        data.set(runExtractionBatch(folded, { ...b, pixels: input.pixels, size: input.size, range: input.range }), b.start * perImage);
+        data.set(await runExtractionBatch(folded, { ...b, pixels: input.pixels, size: input.size, range: input.range }), b.start * perImage);
         report(b.count);
         // Let progress bars and other callbacks run between batches.
         await new Promise<void>((r) => setImmediate(r));

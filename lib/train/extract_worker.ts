@@ -23,9 +23,9 @@ serveWorkerCalls({
     }
     return { value: true };
   },
-  extract(payload: { key: string; job: BatchJob }) {
+  async extract(payload: { key: string; job: BatchJob }) {
     if (!model || model.key !== payload.key) throw new Error(`extract worker: model ${payload.key.slice(0, 12)} is not loaded`);
-    const out = runExtractionBatch(model.folded, payload.job);
+    const out = await runExtractionBatch(model.folded, payload.job);
     return { value: out, transfer: [out.buffer as ArrayBuffer] };
   },
 });

@@ -13,13 +13,10 @@
  * repeatable for the same seed and number of parts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { currentEngine, type EngineName } from '../engine/engine';
+import { currentEngine, engineTraits, type EngineName } from '../engine/engine';
 import { sharedWorkerPool, siblingWorkerModule, WorkerPool } from '../engine/pool';
 import { batchNormMode, isBatchNorm } from '../model/batchnorm';
 import { allLayers, trainableWeightList, weightOriginalName } from '../model/layers';
-
-/** Engines whose kernels already use every core: one part there. */
-const NATIVE_ENGINES: readonly string[] = ['tensorflow', 'tensorflow-gpu'];
 
 function engineName(): EngineName {
   return (currentEngine()?.engine ?? tf.getBackend()) as EngineName;
@@ -42,7 +39,7 @@ export const DEFAULT_TRAIN_PARTS = 2;
  */
 export function defaultTrainWorkers(model?: tf.LayersModel): number {
   const engine = engineName();
-  if (NATIVE_ENGINES.includes(engine)) return 1;
+  if (engineTraits(engine).ownParallelism) return 1;
   if (model && (model.inputs[0]?.shape.length ?? 0) < 4) return 1;
   return DEFAULT_TRAIN_PARTS;
 }

@@ -189,7 +189,7 @@ export async function trainHead(session: TrainingSession, options: PhaseOptions 
   const lr = options.learningRate ?? HEAD_DEFAULTS.learningRate;
   const result = await runPhase(session, 'head', HEAD_LAYERS.pool, { ...options, learningRate: lr }, HEAD_DEFAULTS, 1);
   session.completeHead(result.records, lr);
-  session.phaseEnded(result);
+  await session.phaseEnded(result);
   return result;
 }
 
@@ -217,7 +217,7 @@ export async function fineTune(session: TrainingSession, options: FineTuneOption
   const result = await runPhase(session, 'fine-tune', boundary, { ...options, learningRate: lr }, { epochs: FINE_TUNE_DEFAULTS.epochs, learningRate: lr }, firstEpoch);
   session.completeFineTune(result.records, firstEpoch, boundary, fromBlock.name);
   const done = { ...result, options: { ...result.options, from: fromBlock.name }, fromBlock: fromBlock.name, trainableLayers };
-  session.phaseEnded(done);
+  await session.phaseEnded(done);
   return done;
 }
 

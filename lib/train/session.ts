@@ -70,13 +70,17 @@ export interface TrainingSessionOptions {
   /** Progress hooks used by the phases unless a phase gets its own. Default: `createProgressCallbacks()`. */
   callbacks?: TrainingCallbacks;
   /** Called after every completed phase with its result (lib/experiment records runs with it). Default: none. */
-  onPhaseEnd?: (result: PhaseResult) => void;
+  onPhaseEnd?: (result: PhaseResult) => void | Promise<unknown>;
 }
 
-/** Which weights a phase restores before it runs. */
+/**
+ * Which weights a phase restores before it runs: the variables' tensors themselves (tensors are immutable and a
+ * variable's update replaces its tensor, so holding them is a copy), kept on the device: no engine has to read
+ * device memory back synchronously (webgpu cannot in Node). The session owns and disposes them.
+ */
 interface Snapshot {
   /** Keyed by the variable itself: `model.weights` lists trainable weights first, so its order changes with freezing. */
-  values: Map<tf.LayerVariable, Float32Array>;
+  values: Map<tf.LayerVariable, tf.Tensor>;
 }
 
 export class TrainingSession {
@@ -97,10 +101,11 @@ export class TrainingSession {
   private historyNow: TrainingHistory = { records: [], fineTuneStartEpoch: null };
   private stageNow: SessionStage = { kind: 'initial' };
   private headRate?: number;
-  private initial: Snapshot;
+  /** The classifier's weights at creation (device copies, so every engine can take them synchronously). */
+  private initial?: Snapshot;
   private afterHead?: Snapshot;
   private disposed = false;
-  private readonly onPhaseEnd?: (result: PhaseResult) => void;
+  private readonly onPhaseEnd?: (result: PhaseResult) => void | Promise<unknown>;
 
   constructor(options: TrainingSessionOptions) {
     const { base, classifier, train, test } = options;
@@ -171,7 +176,8 @@ export class TrainingSession {
   /** Head training begins: the weights the session was created with are put back and the history is cleared. */
   startHead(): void {
     this.assertLive();
-    this.restore(this.initial);
+    this.restore(this.initial as Snapshot);
+    disposeSnapshot(this.afterHead);
     this.historyNow = { records: [], fineTuneStartEpoch: null };
     this.stageNow = { kind: 'initial' };
     this.afterHead = undefined;
@@ -183,6 +189,7 @@ export class TrainingSession {
     this.historyNow = { records: records.filter((r) => r.phase === 'head'), fineTuneStartEpoch: null };
     this.headRate = learningRate;
     this.stageNow = { kind: 'head' };
+    disposeSnapshot(this.afterHead);
     this.afterHead = this.snapshot();
   }
 
@@ -215,9 +222,9 @@ export class TrainingSession {
   }
 
   /** A phase completed (its `complete*` already ran): passes its result to `onPhaseEnd`. Called by the phases. */
-  phaseEnded(result: PhaseResult): void {
+  async phaseEnded(result: PhaseResult): Promise<void> {
     this.assertLive();
-    this.onPhaseEnd?.(result);
+    await this.onPhaseEnd?.(result);
   }
 
   /** The seed of augmented view `view` (1..augmentViews) of the training images: one rule for cached and plain paths. */
@@ -257,7 +264,7 @@ export class TrainingSession {
       const viewKey = view === 0 ? 'clean' : split === 'train' ? { augment: this.augment, seed: augSeed } : { tta: TTA_AUGMENT, view, seed: this.ttaSeed };
       const parts = {
         base: this.base.spec.id,
-        weights: weightsFingerprint(prefix),
+        weights: await weightsFingerprint(prefix),
         cut,
         size: set.size,
         range: this.base.spec.pixelRange,
@@ -303,7 +310,9 @@ export class TrainingSession {
   dispose(): void {
     if (this.disposed) return;
     this.store.dispose();
-    this.initial = { values: new Map() };
+    disposeSnapshot(this.initial);
+    disposeSnapshot(this.afterHead);
+    this.initial = undefined;
     this.afterHead = undefined;
     this.disposed = true;
   }
@@ -313,7 +322,8 @@ export class TrainingSession {
   }
 
   private snapshot(): Snapshot {
-    return { values: new Map(this.classifier.weights.map((w) => [w, Float32Array.from(w.read().dataSync() as Float32Array)])) };
+    this.assertLive();
+    return { values: new Map(this.classifier.weights.map((w) => [w, w.read().clone()])) };
   }
 
   private restore(s: Snapshot): void {
@@ -321,19 +331,23 @@ export class TrainingSession {
     for (const w of this.classifier.weights) {
       const v = s.values.get(w);
       if (!v) throw new Error(`TrainingSession: weight '${w.name}' is not in the snapshot (was the classifier rebuilt?)`);
-      const t = tf.tensor(v, w.shape as number[], 'float32');
-      w.write(t);
-      t.dispose();
+      // The variable takes the snapshot's tensor (shared, reference-counted); its next update replaces it again.
+      w.write(v);
     }
   }
 }
 
+function disposeSnapshot(s: Snapshot | undefined): void {
+  if (s) tf.dispose([...s.values.values()]);
+}
+
 /** A content hash of a model's weights (so cached activations follow any change of the frozen part). */
-export function weightsFingerprint(model: tf.LayersModel): string {
-  const parts = model.weights.map((w) => {
-    const d = w.read().dataSync() as Float32Array;
-    return sha256(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-  });
+export async function weightsFingerprint(model: tf.LayersModel): Promise<string> {
+  const parts: string[] = [];
+  for (const w of model.weights) {
+    const d = (await w.read().data()) as Float32Array;
+    parts.push(sha256(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+  }
   return sha256(parts.join(',')).slice(0, 16);
 }
 

@@ -133,7 +133,7 @@ describe('browser demo (headless Chromium)', { skip }, () => {
         rgb.set(png.data.subarray(src, src + 3), (y * size + x) * 3);
       }
     }
-    const nearest = predictPixels(classifier, rgb).probabilities;
+    const nearest = (await predictPixels(classifier, rgb)).probabilities;
     const right = (await predictImage(classifier, file)).probabilities;
     const d = Math.max(...classifier.metadata.classes.map((c) => Math.abs(nearest[c] - right[c])));
     assert.ok(d > 1e-3, `a different resize changed the probabilities by only ${d}`);

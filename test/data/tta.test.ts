@@ -58,8 +58,8 @@ test('a session with tta averages the classifier over the views, exactly; tensor
     // A single image: the same rule, the views run as one batch.
     const clf = { model: classifier, metadata: { classes: test.classes, inputSize: 32, pixelRange: [-1, 1] as [number, number], base: 'tiny', formatVersion: CLASSIFIER_FORMAT_VERSION, savedAt: '' } };
     const one = { size: 32, count: 1, pixels: test.pixels.subarray(0, 32 * 32 * 3), key: 'x' };
-    const p2 = predictPixels(clf, one.pixels, 'x', { tta: 2 });
-    const views = [0, 1].map((v) => predictPixels(clf, testTimeView(one, v, 0).pixels, 'x').probabilities);
+    const p2 = await predictPixels(clf, one.pixels, 'x', { tta: 2 });
+    const views = await Promise.all([0, 1].map(async (v) => (await predictPixels(clf, testTimeView(one, v, 0).pixels, 'x')).probabilities));
     for (const c of test.classes) assert.ok(Math.abs(p2.probabilities[c] - (views[0][c] + views[1][c]) / 2) < 1e-5, c);
     assert.equal(tf.memory().numTensors, before);
   } finally {

@@ -7,10 +7,10 @@ import { initEngine, parseEngineChoice } from '../../lib/engine';
 
 test('auto picks the best engine that loads and says why the others were skipped', async () => {
   const info = await initEngine({ engine: 'auto', quiet: true });
-  assert.ok(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(info.engine));
+  assert.ok(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'].includes(info.engine));
   assert.equal(tf.getBackend(), info.tfBackend);
   if (info.engine === 'wasm') {
-    assert.deepEqual(info.skipped.map((s) => s.engine), ['tensorflow-gpu', 'tensorflow']);
+    assert.deepEqual(info.skipped.map((s) => s.engine), ['tensorflow-gpu', 'webgpu', 'tensorflow']);
     assert.match(info.summary, /tensorflow-gpu: .*not installed|tensorflow-gpu: .*failed/);
   }
 });

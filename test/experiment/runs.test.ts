@@ -44,13 +44,13 @@ test('03 -> 04 -> 05: the head is handed on through files; another validation sp
   const head = await trainHead(exp.session, headPhaseOptions(P));
   const headEval = await evaluateSession(exp.session);
   await savePhase(exp, 'head', phaseResults(head, headEval));
-  const headWeights = weightsFingerprint(exp.classifier);
+  const headWeights = await weightsFingerprint(exp.classifier);
   releaseExperiment();
 
   // "Notebook 04", a fresh kernel: same parameters, continues from the saved head (fine-tuning rate: a tenth of the head's).
   exp = await prepareExperiment(P, quiet);
   const record = await restorePhase(exp, 'head');
-  assert.equal(weightsFingerprint(exp.classifier), headWeights);
+  assert.equal(await weightsFingerprint(exp.classifier), headWeights);
   assert.equal(record.results.testAccuracy, headEval.accuracy);
   assert.equal(exp.session.headLearningRate, P.headLearningRate);
   const ft = await fineTune(exp.session, fineTunePhaseOptions(P));
@@ -79,14 +79,14 @@ test('03 -> 04 -> 05: the head is handed on through files; another validation sp
 
 test('a rebuilt experiment starts from the base as loaded, never from an earlier session\'s training; tensors stay flat', async () => {
   let exp = await prepareExperiment(P, quiet);
-  const fresh = weightsFingerprint(exp.classifier);
+  const fresh = await weightsFingerprint(exp.classifier);
   await trainHead(exp.session, headPhaseOptions(P));
   await fineTune(exp.session, fineTunePhaseOptions(P));
-  assert.notEqual(weightsFingerprint(exp.classifier), fresh);
+  assert.notEqual(await weightsFingerprint(exp.classifier), fresh);
   // Another validation split rebuilds the classifier and session on the base's original weights (fine-tuning changed them).
   exp = await prepareExperiment({ ...P, validationSplit: 0.2 }, quiet);
   exp = await prepareExperiment(P, quiet);
-  assert.equal(weightsFingerprint(exp.classifier), fresh);
+  assert.equal(await weightsFingerprint(exp.classifier), fresh);
   const tensors = tf.memory().numTensors;
   for (const validationSplit of [0.2, 0.1, 0.2]) await prepareExperiment({ ...P, validationSplit }, quiet);
   await prepareExperiment(P, quiet);

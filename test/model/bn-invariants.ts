@@ -1,6 +1,6 @@
 /**
  * The Keras BatchNormalization and frozen-weight invariants, run by one test file per backend
- * (bn-cpu.test.ts, bn-wasm.test.ts): after `fit`, frozen weights (BN moving statistics included) are
+ * (bn-cpu.test.ts, bn-wasm.test.ts, test/engine/webgpu_bn.test.ts): after `fit`, frozen weights (BN moving statistics included) are
  * bit-identical, unfrozen conv weights changed, BN moving statistics unchanged unless BN training is asked for.
  */
 import { after, before, describe, test } from 'node:test';
@@ -25,7 +25,7 @@ function diff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): { cha
   return { changed, same };
 }
 
-export function batchNormInvariantSuite(backend: 'cpu' | 'wasm', canTrainConv: () => string | undefined): void {
+export function batchNormInvariantSuite(backend: 'cpu' | 'wasm' | 'webgpu', canTrainConv: () => string | undefined): void {
   describe(`frozen weights and BatchNormalization in Keras semantics (${backend})`, () => {
     let dir: string;
     let base: LoadedBase;
@@ -62,9 +62,9 @@ export function batchNormInvariantSuite(backend: 'cpu' | 'wasm', canTrainConv: (
       const pooled = tf.layers.globalAveragePooling2d({}).apply(raw.outputs[0]) as tf.SymbolicTensor;
       const out = tf.layers.dense({ units: 3, activation: 'softmax' }).apply(pooled) as tf.SymbolicTensor;
       const m = tf.model({ inputs: raw.inputs, outputs: out });
-      const before = snapshotWeights(m);
+      const before = await snapshotWeights(m);
       await fit(m);
-      const { changed } = diff(before, snapshotWeights(m));
+      const { changed } = diff(before, await snapshotWeights(m));
       assert.ok(changed.includes('Conv_1_bn/moving_mean'), 'unguarded BN statistics should move during fit');
       assert.ok(!changed.includes('Conv_1/kernel'));
       m.dispose();
@@ -72,9 +72,9 @@ export function batchNormInvariantSuite(backend: 'cpu' | 'wasm', canTrainConv: (
 
     test('head phase: every base weight (BN moving statistics included) is bit-identical after fit; the head changed', async () => {
       const { m } = await freshClassifier();
-      const before = snapshotWeights(m);
+      const before = await snapshotWeights(m);
       await fit(m);
-      const { changed, same } = diff(before, snapshotWeights(m));
+      const { changed, same } = diff(before, await snapshotWeights(m));
       assert.deepEqual(changed.sort(), [`${HEAD_LAYERS.output}/bias`, `${HEAD_LAYERS.output}/kernel`]);
       assert.ok(same.includes('Conv_1_bn/moving_mean') && same.includes('bn_Conv1/moving_variance'));
       m.dispose();
@@ -88,9 +88,9 @@ export function batchNormInvariantSuite(backend: 'cpu' | 'wasm', canTrainConv: (
       }
       const { m } = await freshClassifier();
       unfreezeFrom(m, base, { from: 'block_2' });
-      const before = snapshotWeights(m);
+      const before = await snapshotWeights(m);
       await fit(m);
-      const { changed, same } = diff(before, snapshotWeights(m));
+      const { changed, same } = diff(before, await snapshotWeights(m));
       for (const name of same) assert.ok(!BLOCK_2_AND_UP.test(name) || isMovingStat(name), `${name} should have trained`);
       for (const name of changed) assert.ok((BLOCK_2_AND_UP.test(name) && !isMovingStat(name)) || name.startsWith('head_'), `${name} should be frozen`);
       for (const k of ['block_2_expand/kernel', 'block_2_depthwise/depthwise_kernel', 'Conv_1/kernel', 'Conv_1_bn/gamma']) assert.ok(changed.includes(k), k);
@@ -108,9 +108,9 @@ export function batchNormInvariantSuite(backend: 'cpu' | 'wasm', canTrainConv: (
       }
       const { m } = await freshClassifier();
       unfreezeFrom(m, base, { from: 'last_conv', trainBatchNorm: true });
-      const before = snapshotWeights(m);
+      const before = await snapshotWeights(m);
       await fit(m);
-      const { changed, same } = diff(before, snapshotWeights(m));
+      const { changed, same } = diff(before, await snapshotWeights(m));
       assert.ok(changed.includes('Conv_1_bn/moving_mean') && changed.includes('Conv_1_bn/moving_variance'));
       assert.ok(same.includes('block_2_project_BN/moving_mean') && same.includes('block_2_project/kernel'));
       m.dispose();

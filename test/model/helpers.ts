@@ -152,10 +152,10 @@ export async function serveDir(root: string): Promise<StaticServer> {
   };
 }
 
-/** Copies of every weight of `model`, by layer/weight name (for bit-identity checks). The caller disposes. */
-export function snapshotWeights(model: tf.LayersModel): Map<string, Float32Array> {
+/** Copies of every weight of `model`, by layer/weight name (for bit-identity checks). Async: webgpu reads device memory only so. */
+export async function snapshotWeights(model: tf.LayersModel): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
-  for (const layer of model.layers) for (const w of layer.weights) out.set(w.originalName ?? w.name, w.read().dataSync().slice() as Float32Array);
+  for (const layer of model.layers) for (const w of layer.weights) out.set(w.originalName ?? w.name, ((await w.read().data()) as Float32Array).slice());
   return out;
 }
 

@@ -90,12 +90,12 @@ describe('saveClassifier / loadClassifier / predict', () => {
       // Same as the in-memory model fed the same scaling.
       const small = new Uint8Array(32 * 32 * 3).fill(200);
       const expected = tf.tidy(() => Array.from((model.predict(tf.fill([1, 32, 32, 3], (200 / 255) * 2 - 1)) as tf.Tensor).dataSync()));
-      const got = predictPixels(clf, small);
+      const got = await predictPixels(clf, small);
       CLASSES.forEach((c, i) => assert.ok(Math.abs(got.probabilities[c] - expected[i]) < 1e-5));
       const n = tf.memory().numTensors;
-      predictPixels(clf, small);
+      await predictPixels(clf, small);
       assert.equal(tf.memory().numTensors, n);
-      assert.throws(() => predictPixels(clf, new Uint8Array(10)), /input size mismatch: expected 32x32 RGB/);
+      await assert.rejects(predictPixels(clf, new Uint8Array(10)), /input size mismatch: expected 32x32 RGB/);
     } finally {
       clf.model.dispose();
     }

@@ -73,6 +73,12 @@ export function syntheticPixels(count: number, size = 32, seed = 0): PixelInput 
   return { size, count, pixels, labels, classes: ['rock', 'paper', 'scissors'], files, key: cacheKey('synthetic', count, size, seed) };
 }
 
+/** `weightValues` on every engine: webgpu reads device memory synchronously only where an async read brought it back. */
+export async function readableWeightValues(model: tf.LayersModel): Promise<Float32Array[]> {
+  await Promise.all(model.weights.map((w) => w.read().data()));
+  return weightValues(model);
+}
+
 /** Copies of all weights of a model, sorted by weight name (`model.weights` order changes with freezing). */
 export function weightValues(model: tf.LayersModel): Float32Array[] {
   return [...model.weights]
