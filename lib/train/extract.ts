@@ -26,8 +26,9 @@ export interface ExtractOptions {
   /** Images per unit of work (one progress step; what a worker takes at a time). Default 32. Forward passes inside it run 8 images at a time. */
   batchSize?: number;
   /**
-   * Worker threads. Default: `os.availableParallelism()` on the wasm and cpu engines. The native TensorFlow
-   * engines (which use every core themselves) always run in this thread, whatever is asked. 1 runs in this thread.
+   * Worker threads. Default: `os.availableParallelism()` on the wasm and cpu engines. The GPU and native TensorFlow
+   * engines (which use the device or every core themselves) always run in this thread, whatever is asked. 1 runs in
+   * this thread.
    */
   workers?: number;
   /** Run the BN-folded, fused inference form (lib/model/fold.ts). Default true. */

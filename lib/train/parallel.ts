@@ -26,16 +26,16 @@ function engineName(): EngineName {
  * Parts per step on the wasm and cpu engines when `trainWorkers` is not given: fixed, not the number of cores,
  * because each slice draws its own dropout masks, so the part count is part of what makes a seeded run
  * repeatable; with a fixed default the same seed gives the same numbers on machines with any number of cores.
- * On an idle 2-core machine 2 parts ran a fine-tune step from block_11 at 128 px 1.2-1.45x faster than one
- * (bench/parallel.ts); more cores can be used by passing `trainWorkers`.
+ * Two parts use both cores of a small machine (README "Training steps on both cores", bench/parallel.ts); more
+ * cores can be used by passing `trainWorkers`.
  */
 export const DEFAULT_TRAIN_PARTS = 2;
 
 /**
  * Default number of parts per step for `model`: `DEFAULT_TRAIN_PARTS` on the wasm and cpu engines (wasm runs
- * one thread in Node); 1 on the native engines, whose kernels use every core.
+ * one thread in Node); 1 on the GPU and native engines, whose kernels use the device or every core.
  * Also 1 for a model without spatial input (a head on pooled features): its steps take a few milliseconds, and
- * the messages to a worker made them slower (measured 3.3 -> 5.4 ms/step on wasm, 7.7 -> 10.1 on cpu).
+ * the messages to a worker cost more than they save.
  */
 export function defaultTrainWorkers(model?: tf.LayersModel): number {
   const engine = engineName();
