@@ -180,7 +180,7 @@ describe('loadClassifier and predictImage on damaged files and broken models', (
         );
         return true;
       });
-      assert.throws(() => predictPixels({ ...clf, dir: undefined }, new Uint8Array(32 * 32 * 3)), /model '.+' gives non-finite outputs \[NaN, NaN, NaN\] for the image/);
+      await assert.rejects(predictPixels({ ...clf, dir: undefined }, new Uint8Array(32 * 32 * 3)), /model '.+' gives non-finite outputs \[NaN, NaN, NaN\] for the image/);
     } finally {
       clf.model.dispose();
     }

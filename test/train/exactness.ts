@@ -14,6 +14,7 @@ import { maxRelativeError, readableWeightValues, syntheticPixels, tinyClassifier
 
 async function trainBoth(path: 'cached' | 'plain', augment: boolean) {
   const { base, classifier } = tinyClassifier(32, 3, 0.2);
+  const tensorsBefore = tf.memory().numTensors;
   const session = createTrainingSession({
     base,
     classifier,
@@ -25,7 +26,6 @@ async function trainBoth(path: 'cached' | 'plain', augment: boolean) {
     workers: 1,
     callbacks: {},
   });
-  const tensorsBefore = tf.memory().numTensors;
   // One part per step: splitting steps changes the dropout seeds per slice (test/train/parallel.test.ts covers it).
   const phase = { epochs: 2, batchSize: 8, path, earlyStopping: false as const, trainWorkers: 1 };
   await trainHead(session, { ...phase, learningRate: 1e-2 });
@@ -34,7 +34,7 @@ async function trainBoth(path: 'cached' | 'plain', augment: boolean) {
   const afterFineTune = await readableWeightValues(classifier);
   const history = session.history;
   session.dispose();
-  // Training itself allocates nothing that outlives it (model construction is lib/model's business).
+  // The session and its training allocate nothing that outlives them (model construction is lib/model's business).
   assert.equal(tf.memory().numTensors, tensorsBefore, `${path} path leaked tensors`);
   classifier.dispose();
   base.model.dispose();
