@@ -9,8 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
-import { buildMobileNetV2 } from '../../lib/model/mobilenet_v2';
-import { saveModelJson, writeSplit } from '../experiment/fixtures';
+import { tinyExperimentFixture } from '../experiment/fixtures';
 import { runPipeline } from '../../lib/experiment/pipeline';
 import { readRunRecord, readRunRecords } from '../../lib/experiment/records';
 
@@ -18,11 +17,7 @@ test('runPipeline trains both phases, evaluates, saves model + metrics + options
   await initEngine({ engine: 'wasm', quiet: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rps-pipeline-'));
   try {
-    writeSplit(path.join(tmp, 'data', 'rps'), 30, 1);
-    writeSplit(path.join(tmp, 'data', 'rps-test-set'), 12, 2);
-    const base = buildMobileNetV2({ alpha: 0.35, inputSize: 32, seed: 4 });
-    const modelJson = await saveModelJson(base, path.join(tmp, 'base'));
-    base.dispose();
+    const { base: modelJson } = await tinyExperimentFixture(tmp, { train: 30, test: 12 });
     const before = tf.memory().numTensors;
     const lines: string[] = [];
     const log = console.log;
@@ -86,11 +81,7 @@ test('a fine-tuning block the base lacks fails before any training (issue #14: i
   await initEngine({ engine: 'wasm', quiet: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rps-pipeline-'));
   try {
-    writeSplit(path.join(tmp, 'data', 'rps'), 12, 1);
-    writeSplit(path.join(tmp, 'data', 'rps-test-set'), 6, 2);
-    const base = buildMobileNetV2({ alpha: 0.35, inputSize: 32, seed: 4 });
-    const modelJson = await saveModelJson(base, path.join(tmp, 'base'));
-    base.dispose();
+    const { base: modelJson } = await tinyExperimentFixture(tmp, { train: 12, test: 6 });
     const epochs: string[] = [];
     const options = { engine: 'wasm' as const, data: path.join(tmp, 'data'), base: modelJson, imageSize: 32, workers: 1, cacheDir: path.join(tmp, 'cache'), out: path.join(tmp, 'out') };
     const log = console.log;
