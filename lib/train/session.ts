@@ -19,7 +19,7 @@ import { extractFeatures } from './extract';
 import { FeatureStore } from './feature_store';
 import { createProgressCallbacks, type TrainingCallbacks } from './progress';
 import type { FeatureViews } from './batches';
-import type { EpochRecord, PixelInput, TrainingHistory } from './types';
+import type { EpochRecord, PixelInput, TrainingHistory, TrainingPhase } from './types';
 import { DEFAULT_SEED } from '../util/random';
 
 /** The session's defaults (see `TrainingSessionOptions`). */
@@ -199,6 +199,18 @@ export class TrainingSession {
     this.historyNow = { records: this.historyNow.records.filter((r) => r.phase === 'head'), fineTuneStartEpoch: null };
     this.stageNow = { kind: 'head' };
     return [...this.historyNow.records];
+  }
+
+  /**
+   * Puts back the weights `phase` starts from (head: those of session creation; fine-tune: those head training ended
+   * with) and leaves history and stage alone: for a tool that starts where a phase would and puts the weights it
+   * found back afterwards (the learning-rate finder). Throws for fine-tuning when no head was trained.
+   */
+  loadPhaseStart(phase: TrainingPhase): void {
+    this.assertLive();
+    if (phase === 'head') return this.restore(this.initial);
+    if (!this.afterHead) throw new Error('TrainingSession.loadPhaseStart: no trained head yet, so fine-tuning has no starting point');
+    this.restore(this.afterHead);
   }
 
   /** Fine-tuning from block `fromBlock` (frozen prefix ending at `boundary`) ended with `records`, numbered from `firstEpoch`. */
