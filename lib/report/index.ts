@@ -12,3 +12,4 @@ export * from './figures/network';
 export * from './figures/training';
 export * from './figures/evaluation';
 export * from './figures/gradcam';
+export * from './figures/lr_finder';
