@@ -108,11 +108,11 @@ export function lrAtStep(i: number, steps: number, start: number, end: number): 
   return steps <= 1 ? start : start * Math.pow(end / start, i / (steps - 1));
 }
 
-const fail = (param: string, expected: string, got: unknown): never => {
+const refuse = (param: string, expected: string, got: unknown): never => {
   throw new Error(`findLearningRate: ${param}: expected ${expected}, got ${String(got)}`);
 };
 
-function resolveRange(options: LrRangeOptions): LrRangeCurve['settings'] & { trainWorkers?: number } {
+function resolveRange(options: LrRangeOptions): LrRangeCurve['settings'] {
   const s = {
     start: options.start ?? LR_FINDER_DEFAULTS.start,
     end: options.end ?? LR_FINDER_DEFAULTS.end,
@@ -124,17 +124,16 @@ function resolveRange(options: LrRangeOptions): LrRangeCurve['settings'] & { tra
     smoothing: options.smoothing ?? LR_FINDER_DEFAULTS.smoothing,
     divergeFactor: options.divergeFactor ?? LR_FINDER_DEFAULTS.divergeFactor,
     parts: 1,
-    trainWorkers: options.trainWorkers,
   };
-  if (!(s.start > 0 && Number.isFinite(s.start))) fail('start', 'a positive number', s.start);
-  if (!(s.end > s.start && Number.isFinite(s.end))) fail('end', `a finite number > start (${s.start})`, s.end);
-  if (!(Number.isInteger(s.steps) && s.steps >= 10)) fail('steps', 'an integer >= 10', s.steps);
-  if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) fail('batchSize', 'an integer >= 1', s.batchSize);
+  if (!(s.start > 0 && Number.isFinite(s.start))) refuse('start', 'a positive number', s.start);
+  if (!(s.end > s.start && Number.isFinite(s.end))) refuse('end', `a finite number > start (${s.start})`, s.end);
+  if (!(Number.isInteger(s.steps) && s.steps >= 10)) refuse('steps', 'an integer >= 10', s.steps);
+  if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) refuse('batchSize', 'an integer >= 1', s.batchSize);
   checkOptimizerName(s.optimizer, 'findLearningRate: optimizer');
-  if (!Number.isFinite(s.seed)) fail('seed', 'a finite number', s.seed);
+  if (!Number.isFinite(s.seed)) refuse('seed', 'a finite number', s.seed);
   checkLabelSmoothing(s.labelSmoothing, 'findLearningRate: labelSmoothing');
-  if (!(s.smoothing >= 0 && s.smoothing < 1)) fail('smoothing', 'a number in [0, 1)', s.smoothing);
-  if (!(s.divergeFactor > 1)) fail('divergeFactor', 'a number > 1', s.divergeFactor);
+  if (!(s.smoothing >= 0 && s.smoothing < 1)) refuse('smoothing', 'a number in [0, 1)', s.smoothing);
+  if (!(s.divergeFactor > 1)) refuse('divergeFactor', 'a number > 1', s.divergeFactor);
   return s;
 }
 
@@ -156,8 +155,7 @@ export async function lrRangeTest(model: tf.LayersModel, train: SourceSubset, op
   const numClasses = outShape[outShape.length - 1] as number;
   const batch = Math.min(s.batchSize, indices.length);
   const perPass = Math.floor(indices.length / batch);
-  s.parts = resolveParts(model, s.trainWorkers);
-  const { trainWorkers: _tw, ...settings } = s;
+  const settings = { ...s, parts: resolveParts(model, options.trainWorkers) };
 
   const started = Date.now();
   const points: LrFinderPoint[] = [];
@@ -168,7 +166,7 @@ export async function lrRangeTest(model: tf.LayersModel, train: SourceSubset, op
   let runner: StepRunner | undefined;
   try {
     initial.take(0);
-    runner = await StepRunner.open(model, vars, { parts: s.parts, numClasses, seed: s.seed, labelSmoothing: s.labelSmoothing });
+    runner = await StepRunner.open(model, vars, { parts: settings.parts, numClasses, seed: s.seed, labelSmoothing: s.labelSmoothing });
     let order: number[] = [];
     let average = 0;
     let best = Infinity;
@@ -227,7 +225,7 @@ export interface LrSuggestion {
  * tested rates. Pure.
  */
 export function suggestLearningRate(points: readonly LrFinderPoint[], method: LrSuggestMethod = LR_FINDER_DEFAULTS.suggest): LrSuggestion {
-  if (!(LR_SUGGEST_METHODS as readonly string[]).includes(method)) fail('suggest', LR_SUGGEST_METHODS.join(' or '), method);
+  if (!(LR_SUGGEST_METHODS as readonly string[]).includes(method)) refuse('suggest', LR_SUGGEST_METHODS.join(' or '), method);
   if (!points.length) throw new Error('suggestLearningRate: no points (the test stopped before its first step)');
   const n = points.length;
   const skipStart = Math.floor(n / 10);
@@ -303,13 +301,13 @@ const PHASE_ONLY_KEYS: readonly string[] = ['epochs', 'learningRate', 'earlyStop
  */
 export async function findLearningRate(session: TrainingSession, options: LrFinderOptions): Promise<LrFinderResult> {
   for (const key of Object.keys(options ?? {})) {
-    if (!FINDER_KEYS.includes(key) && !PHASE_ONLY_KEYS.includes(key)) fail('options', `only ${FINDER_KEYS.join(', ')}`, `'${key}'`);
+    if (!FINDER_KEYS.includes(key) && !PHASE_ONLY_KEYS.includes(key)) refuse('options', `only ${FINDER_KEYS.join(', ')}`, `'${key}'`);
   }
   const { phase } = options ?? ({} as LrFinderOptions);
-  if (phase !== 'head' && phase !== 'fine-tune') fail('phase', "'head' or 'fine-tune'", phase === undefined ? 'nothing' : `'${phase}'`);
-  if (phase === 'head' && options.from !== undefined) fail('from', "nothing for phase 'head' (it is the first block fine-tuning unfreezes)", options.from);
+  if (phase !== 'head' && phase !== 'fine-tune') refuse('phase', "'head' or 'fine-tune'", phase === undefined ? 'nothing' : `'${phase}'`);
+  if (phase === 'head' && options.from !== undefined) refuse('from', "nothing for phase 'head' (it is the first block fine-tuning unfreezes)", options.from);
   const method = options.suggest ?? LR_FINDER_DEFAULTS.suggest;
-  if (!(LR_SUGGEST_METHODS as readonly string[]).includes(method)) fail('suggest', LR_SUGGEST_METHODS.join(' or '), method);
+  if (!(LR_SUGGEST_METHODS as readonly string[]).includes(method)) refuse('suggest', LR_SUGGEST_METHODS.join(' or '), method);
   const range: LrRangeOptions = {
     start: options.start,
     end: options.end,
