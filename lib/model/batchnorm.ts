@@ -46,6 +46,11 @@ export function guardBatchNorm(layer: Layer, allowTraining = false): void {
   (layer as { call: CallFn }).call = guarded;
 }
 
+/** Whether a guarded BN layer may use batch statistics when trainable (`guardBatchNorm`'s flag); undefined when unguarded or not BN. */
+export function batchNormTrainingAllowed(layer: Layer): boolean | undefined {
+  return guards.get(layer)?.allowTraining;
+}
+
 /** Guards every BN layer of `model`; `allowTraining(layer)` decides per layer (default: none may train). */
 export function guardAllBatchNorm(model: tf.LayersModel, allowTraining: (layer: Layer) => boolean = () => false): void {
   for (const layer of model.layers) guardBatchNorm(layer, allowTraining(layer));

@@ -14,3 +14,4 @@ export * from './figures/evaluation';
 export * from './figures/gradcam';
 export * from './figures/runs';
 export * from './runs';
+export * from './figures/lr_finder';

@@ -36,3 +36,19 @@ export {
 } from './phases';
 export { predictSplit, type SplitPredictions } from './predict';
 export { defaultTrainWorkers, DEFAULT_TRAIN_PARTS } from './parallel';
+export {
+  findLearningRate,
+  lrRangeTest,
+  suggestLearningRate,
+  lrAtStep,
+  LR_FINDER_DEFAULTS,
+  LR_SUGGEST_METHODS,
+  type LrFinderOptions,
+  type LrFinderResult,
+  type LrFinderPoint,
+  type LrFinderStop,
+  type LrRangeOptions,
+  type LrRangeCurve,
+  type LrSuggestion,
+  type LrSuggestMethod,
+} from './lr_finder';

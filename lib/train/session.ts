@@ -21,7 +21,7 @@ import { FeatureStore } from './feature_store';
 import { createProgressCallbacks, type TrainingCallbacks } from './progress';
 import type { FeatureViews } from './batches';
 import type { PhaseResult } from './phases';
-import type { EpochRecord, PixelInput, TrainingHistory } from './types';
+import type { EpochRecord, PixelInput, TrainingHistory, TrainingPhase } from './types';
 import { DEFAULT_SEED } from '../util/random';
 
 /** The session's defaults (see `TrainingSessionOptions`). */
@@ -176,7 +176,7 @@ export class TrainingSession {
   /** Head training begins: the weights the session was created with are put back and the history is cleared. */
   startHead(): void {
     this.assertLive();
-    this.restore(this.initial as Snapshot);
+    this.restore(this.initial);
     disposeSnapshot(this.afterHead);
     this.historyNow = { records: [], fineTuneStartEpoch: null };
     this.stageNow = { kind: 'initial' };
@@ -212,6 +212,18 @@ export class TrainingSession {
     this.historyNow = { records: this.historyNow.records.filter((r) => r.phase === 'head'), fineTuneStartEpoch: null };
     this.stageNow = { kind: 'head' };
     return [...this.historyNow.records];
+  }
+
+  /**
+   * Puts back the weights `phase` starts from (head: those of session creation; fine-tune: those head training ended
+   * with) and leaves history and stage alone: for a tool that starts where a phase would and puts the weights it
+   * found back afterwards (the learning-rate finder). Throws for fine-tuning when no head was trained.
+   */
+  loadPhaseStart(phase: TrainingPhase): void {
+    this.assertLive();
+    if (phase === 'head') return this.restore(this.initial);
+    if (!this.afterHead) throw new Error('TrainingSession.loadPhaseStart: no trained head yet, so fine-tuning has no starting point');
+    this.restore(this.afterHead);
   }
 
   /** Fine-tuning from block `fromBlock` (frozen prefix ending at `boundary`) ended with `records`, numbered from `firstEpoch`. */
@@ -326,8 +338,9 @@ export class TrainingSession {
     return { values: new Map(this.classifier.weights.map((w) => [w, w.read().clone()])) };
   }
 
-  private restore(s: Snapshot): void {
+  private restore(s: Snapshot | undefined): void {
     this.assertLive();
+    if (!s) throw new Error('TrainingSession: no weights to restore (used after dispose()?)');
     for (const w of this.classifier.weights) {
       const v = s.values.get(w);
       if (!v) throw new Error(`TrainingSession: weight '${w.name}' is not in the snapshot (was the classifier rebuilt?)`);
