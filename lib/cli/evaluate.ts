@@ -11,10 +11,14 @@ import { parseParameter } from '../experiment/parameters';
 import { initEngine, type EngineChoice } from '../engine/engine';
 import { evaluateClassifierOnFolder } from '../evaluate/folder';
 import { misclassifiedImages } from '../evaluate/mistakes';
+import { gradCamBatch, pixelSetImages } from '../evaluate/gradcam';
 import { formatConfusion, formatEvaluation } from '../evaluate/metrics';
 import { evaluationPageHtml } from '../report/evaluation_page';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { PROCESS_IO, engineOption, loadModelArg, runCli, type CliIo } from './model-cli';
+
+/** Mistakes the HTML report explains with Grad-CAM. */
+const GRADCAM_MISTAKES = 6;
 
 /** Where evaluation.json (and evaluation.html) go unless `--out` says otherwise. */
 export const EVALUATE_OUT_DIR = path.join('runs', 'evaluation');
@@ -52,7 +56,8 @@ export async function evaluateMain(argv: string[], io: CliIo = PROCESS_IO): Prom
       if (opts.report) {
         const html = path.join(out, 'evaluation.html');
         const gallery = misclassifiedImages(report, ev.pixels);
-        writeFileAtomic(html, evaluationPageHtml({ report, gallery, model: dir, data: ev.folder, skipped: ev.skipped }));
+        const gradCam = await gradCamBatch(classifier, pixelSetImages(ev.pixels, gallery.slice(0, GRADCAM_MISTAKES).map((g) => g.example.index)));
+        writeFileAtomic(html, evaluationPageHtml({ report, gallery, gradCam, model: dir, data: ev.folder, skipped: ev.skipped }));
         io.out(`wrote ${html}`);
       }
       return 0;

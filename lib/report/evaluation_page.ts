@@ -1,5 +1,6 @@
 /**
- * The HTML report of `npm run evaluate`: the numbers, the confusion matrix and the most confident mistakes, in
+ * The HTML report of `npm run evaluate`: the numbers, the confusion matrix, the most confident mistakes and what the
+ * model looked at in them (Grad-CAM), in
  * the style of the notebook reports and as self-contained (plotly.js and the images are inline).
  */
 import type { SkippedFile } from '../data/types';
@@ -7,6 +8,8 @@ import type { EvaluationReport } from '../evaluate/metrics';
 import { figureHtml, tableHtml } from './display';
 import type { MisclassifiedImage } from '../evaluate/mistakes';
 import { confusionMatrixFigure, misclassifiedGalleryFigure } from './figures/evaluation';
+import { gradCamFigure } from './figures/gradcam';
+import type { GradCamResult } from '../evaluate/gradcam';
 import { escapeHtml } from './html';
 import { renderHtmlPage } from './render';
 
@@ -15,6 +18,8 @@ export interface EvaluationPageInput {
   report: EvaluationReport;
   /** The most confident mistakes with their pixels (`misclassifiedImages`). */
   gallery: MisclassifiedImage[];
+  /** Grad-CAM of the mistakes (`gradCamBatch`), if any. */
+  gradCam?: GradCamResult[];
   /** The classifier's folder. */
   model: string;
   /** The evaluated folder. */
@@ -50,6 +55,7 @@ export function evaluationPageHtml(input: EvaluationPageInput): string {
     perClass,
     figureHtml(confusionMatrixFigure(report)),
     figureHtml(misclassifiedGalleryFigure(input.gallery)),
+    input.gradCam?.length ? `<h2>What the model looked at (Grad-CAM)</h2>\n<p>Red: where the network found the most evidence for the predicted class.</p>\n${figureHtml(gradCamFigure(input.gradCam))}` : '',
     skipped,
   ].join('\n');
   return renderHtmlPage({ title: `Evaluation: ${input.model}`, subtitle: new Date().toISOString(), indexHref: null, body, charts: true });

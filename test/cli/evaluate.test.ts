@@ -64,10 +64,12 @@ describe('npm run evaluate', () => {
     for (const c of CLASSES) assert.match(r.out, new RegExp(`^${c}\\s+\\d\\.\\d{4}\\s+\\d\\.\\d{4}\\s+\\d\\.\\d{4}\\s+\\d+$`, 'm'));
     assert.match(r.out, /^true \\ predicted\s+rock\s+paper\s+scissors$/m);
     assert.match(r.out, new RegExp(`^rock\\s+${confusion[0].join('\\s+')}$`, 'm'));
-    // The report: both charts, plotly inline, no external resources.
+    // The report: the confusion matrix, the mistakes and their Grad-CAM maps; plotly inline, no external resources.
     const html = fs.readFileSync(path.join(out, 'evaluation.html'), 'utf8');
-    assert.equal(html.split(`class="${PLOTLY_CHART_CLASS}`).length - 1, 2);
+    assert.ok(correct < 10, 'the fixture has mistakes to show');
+    assert.equal(html.split(`class="${PLOTLY_CHART_CLASS}`).length - 1, 3);
     assert.ok(html.includes('Most confident mistakes'));
+    assert.ok(html.includes('What the model looked at (Grad-CAM)'));
     assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href="http/);
     assert.ok(html.length > 1_000_000, 'plotly.js is inlined');
   });
