@@ -41,6 +41,7 @@ test('every flag sets its parameter; older names still work; no flags leave the 
     },
   );
   assert.deepEqual(run, { out: '/tmp/o', progress: 'lines' });
+  assert.deepEqual(parseCliArgs(['--lr-finder'], {}).run, { out: undefined, progress: undefined, lrFinder: true });
   assert.equal(p.from.headEpochs, 'flag');
   const older = parseCliArgs(['--epochs', '4', '--lr', '0.01', '--fine-tune-lr', '0.001', '--optimizer', 'sgd', '--render-train', '30', '--backend', 'cpu'], {}).parameters.values;
   assert.deepEqual([older.headEpochs, older.headLearningRate, older.fineTuneLearningRate, older.headOptimizer, older.renderedTrain, older.engine], [4, 0.01, 0.001, 'sgd', 30, 'cpu']);
@@ -85,7 +86,7 @@ test('--help lists a flag for every parameter; the README documents every flag',
     assert.ok(readme.includes(`\`${flag}\``), `README lacks ${flag}`);
     if (PARAMETERS[name].kind === 'boolean') assert.ok(help.includes(`--no-${parameterFlagName(name)}`));
   }
-  for (const flag of ['--out', '--progress', '--small']) assert.ok(help.includes(flag) && readme.includes(`\`${flag}`), flag);
+  for (const flag of ['--out', '--progress', '--small', '--lr-finder']) assert.ok(help.includes(flag) && readme.includes(`\`${flag}`), flag);
 });
 
 test('real process: a bad flag or environment value exits 1 with a message; a missing data folder fails before any training', () => {

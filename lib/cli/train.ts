@@ -71,6 +71,7 @@ export function buildCli(): Command {
   program
     .option('--out <dir>', `output folder for the model, metrics.json and options.json (default ${RUN_DEFAULTS.out})`)
     .addOption(new Option('--progress <mode>', `progress display (default ${RUN_DEFAULTS.progress})`).choices(PROGRESS_MODES as unknown as string[]))
+    .option('--lr-finder', "run the learning-rate finder for the head first: print its suggestion, keep it in metrics.json (training still uses --head-learning-rate)")
     .option('--small', `the small preset (as ${SMALL_ENV}=1): few rendered images, small input, few epochs`);
   return program;
 }
@@ -104,7 +105,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const flags = flagValues(opts);
   const origins = Object.fromEntries(Object.keys(flags).map((k) => [k, `--${parameterFlagName(k)}`]));
   const parameters = resolveParameters([smallPresetLayer(small), parametersFromEnv(env), { from: 'flag', values: flags, origins }]);
-  return { parameters, run: { out: opts.out as string | undefined, progress: opts.progress as ProgressMode | undefined } };
+  return { parameters, run: { out: opts.out as string | undefined, progress: opts.progress as ProgressMode | undefined, ...(opts.lrFinder ? { lrFinder: true } : {}) } };
 }
 
 async function main(): Promise<void> {

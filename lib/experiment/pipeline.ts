@@ -9,6 +9,7 @@ import type { EngineInfo } from '../engine/engine';
 import { formatEvaluation, type EvaluationReport } from '../evaluate/metrics';
 import { saveClassifier } from '../model/persist';
 import { fineTune, fineTuneLearningRate, trainHead, type PhaseResult } from '../train/phases';
+import { findLearningRate } from '../train/lr_finder';
 import { createProgressCallbacks, DEFAULT_PROGRESS, formatDuration, PROGRESS_MODES, type ProgressMode } from '../train/progress';
 import type { TrainingHistory } from '../train/types';
 import { buildDirAtomic, writeJsonAtomic } from '../util/atomic';
@@ -25,6 +26,11 @@ export interface RunOptions {
   out?: string;
   /** Progress display (see lib/train/progress.ts). Default `DEFAULT_PROGRESS`. */
   progress?: ProgressMode;
+  /**
+   * Run the learning-rate finder (lib/train/lr_finder.ts) for the head before training it: its suggestion is printed
+   * and kept in metrics.json (`lrFinder`); training still uses `headLearningRate`. Default false.
+   */
+  lrFinder?: boolean;
 }
 
 export const RUN_DEFAULTS = { out: path.join('runs', 'latest'), progress: DEFAULT_PROGRESS } as const;
@@ -90,7 +96,7 @@ function reportStop(phase: PhaseResult): void {
  * a run whose final model gives non-finite outputs fails and saves nothing.
  */
 export async function runPipeline(options: PipelineOptions = {}, from?: Partial<ResolvedParameters['from']>): Promise<PipelineResult> {
-  const { out: outOption, progress: progressOption, ...values } = options;
+  const { out: outOption, progress: progressOption, lrFinder, ...values } = options;
   const resolved = resolveParameters([{ from: 'options', values }]);
   Object.assign(resolved.from, from);
   if (resolved.values.fineTuneLearningRate === undefined) {
@@ -120,6 +126,11 @@ export async function runPipeline(options: PipelineOptions = {}, from?: Partial<
   try {
     Object.assign(timings, exp.timings);
     mark = Date.now();
+    const finder = lrFinder ? await findLearningRate(exp.session, { ...headPhaseOptions(p), phase: 'head' }) : undefined;
+    if (finder) {
+      lap('lrFinder');
+      log(`learning-rate finder (head): suggested ${finder.suggestion.learningRate.toExponential(1)}, ${finder.suggestion.reason}; training at ${p.headLearningRate}`);
+    }
     const head = await trainHead(exp.session, headPhaseOptions(p));
     lap('head');
     const headEval = await evaluateSession(exp.session, { tta: p.tta });
@@ -178,6 +189,7 @@ export async function runPipeline(options: PipelineOptions = {}, from?: Partial<
       history: result.history,
       head: result.head,
       fineTune: result.fineTune ?? null,
+      ...(finder ? { lrFinder: { head: { suggestion: finder.suggestion, points: finder.points } } } : {}),
       timings,
     });
     log(

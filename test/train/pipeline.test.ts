@@ -40,6 +40,7 @@ test('runPipeline trains both phases, evaluates, saves model + metrics + options
         cacheDir: path.join(tmp, 'cache'),
         out: path.join(tmp, 'out'),
         progress: 'lines',
+        lrFinder: true,
       });
     } finally {
       console.log = log;
@@ -55,6 +56,8 @@ test('runPipeline trains both phases, evaluates, saves model + metrics + options
     assert.ok(result.fineTune && result.fineTune.phase.fromBlock === 'block_16');
     assert.ok(result.timings.total > 0 && result.timings.head > 0);
     const metrics = JSON.parse(fs.readFileSync(result.files.metrics, 'utf8'));
+    assert.ok(metrics.lrFinder.head.suggestion.learningRate > 0 && metrics.lrFinder.head.points.length > 10);
+    assert.match(out, /learning-rate finder \(head\): suggested /);
     assert.equal(metrics.fineTuneTestAccuracy, result.fineTune.evaluation.accuracy);
     assert.equal(metrics.history.records.length, 4);
     const options = JSON.parse(fs.readFileSync(result.files.options, 'utf8'));
