@@ -10,6 +10,7 @@ import { extractZip } from '../util/zip';
 import { defaultDataCacheDir } from './cache-dir';
 import { isTfdsLayout, scanClassFolders, unwrapSingleFolder } from './folder';
 import { checkMixCount, DEFAULT_MIX_RENDERED, mixRenderedInto } from './mix';
+import { HAND_POSES } from './render/params';
 import { ensureRenderedData, RENDER_DEFAULTS } from './rendered';
 import { splitIndices } from './split';
 import { NetworkUnreachableError } from '../util/download';
@@ -42,9 +43,11 @@ export interface LoadDataOptions {
   /**
    * Real data (a folder, a zip or TFDS) whose classes are among rock / paper / scissors: add this many rendered hands
    * per class to the training split only, brought to the median size of the training images (box-filter downscaled;
-   * cached). They are marked `origin: 'rendered'`, so validation can leave them out. Default: 0 (none).
+   * cached). They are marked `origin: 'rendered'`, so validation can leave them out. `'auto'`: as many per class as
+   * the largest class has own training images, when the data is real and its classes are ones the renderer draws
+   * (else none). Default `DEFAULT_MIX_RENDERED` (none).
    */
-  mixRendered?: number;
+  mixRendered?: number | 'auto';
   /** No summary or warnings printed (they are still returned). Default: false. */
   quiet?: boolean;
   /** Override the TFDS URLs, sizes and hashes (tests, private copies). */
@@ -72,8 +75,9 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
     notes.push(message);
     if (!quiet) console.warn(message);
   };
-  const mixRendered = checkMixCount(options.mixRendered ?? DEFAULT_MIX_RENDERED);
-  if (mixRendered && source === 'rendered') {
+  const mixAsked = options.mixRendered ?? DEFAULT_MIX_RENDERED;
+  if (mixAsked !== 'auto') checkMixCount(mixAsked);
+  if (mixAsked !== 'auto' && mixAsked > 0 && source === 'rendered') {
     throw new Error("mixRendered adds rendered hands to real data; with data 'rendered' every image is rendered already");
   }
   let splits: Omit<DataSplits, 'summary'>;
@@ -104,6 +108,7 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
   } else {
     splits = await fromUserData(source, cacheDir, options);
   }
+  const mixRendered = mixAsked === 'auto' ? autoMixCount(splits) : mixAsked;
   if (mixRendered && splits.source === 'rendered') {
     note('mixRendered ignored: the data fell back to the rendered set, which is all rendered already.');
   } else if (mixRendered) {
@@ -118,6 +123,17 @@ export async function loadDataset(options: LoadDataOptions = {}): Promise<DataSp
     console.log(summarize(splits));
   }
   return { ...splits, summary };
+}
+
+/**
+ * `mixRendered: 'auto'`: for real data whose classes the renderer draws, as many rendered hands per class as its
+ * largest class has training images (real plus as many rendered hands generalised best to other people's hands,
+ * README "Generalization"); none for the rendered set or other classes.
+ */
+function autoMixCount(splits: Omit<DataSplits, 'summary'>): number {
+  if (splits.source === 'rendered' || !splits.train.classes.every((c) => (HAND_POSES as readonly string[]).includes(c))) return 0;
+  const counts = splits.train.classes.map((_, k) => splits.train.items.filter((it) => it.label === k).length);
+  return Math.max(0, ...counts);
 }
 
 function fromTfdsRoot(root: string, source: DataSourceKind, name: string, validate: boolean, cacheDir?: string): Omit<DataSplits, 'summary'> {

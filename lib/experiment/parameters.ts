@@ -7,7 +7,6 @@
  */
 import { DEFAULT_ENGINE, ENGINE_ENV_ALIAS, ENGINE_NAMES, type EngineChoice } from '../engine/engine';
 import { DEFAULT_AUGMENT, FILL_MODES, type AugmentOptions, type FillMode } from '../data/augment';
-import { DEFAULT_MIX_RENDERED } from '../data/mix';
 import { DEFAULT_TTA } from '../data/tta';
 import { SPLIT_DESIGNS, type SplitDesign } from '../data/render/params';
 import { DEFAULT_DATA } from '../data/load';
@@ -25,7 +24,7 @@ import { DEFAULT_SEED } from '../util/random';
 /** Every knob of an experiment. Groups (see `PARAMETERS`) say what each one changes. */
 export interface ExperimentParameters {
   data: string;
-  mixRendered: number;
+  mixRendered: number | 'auto';
   renderedTrain: number;
   renderedTest: number;
   splitDesign: SplitDesign;
@@ -84,7 +83,7 @@ export type ParameterGroup = 'data' | 'model' | 'session' | 'head' | 'fineTune' 
 export const IDENTITY_GROUPS: readonly ParameterGroup[] = ['data', 'model', 'session'];
 
 export interface ParameterSpec {
-  kind: 'string' | 'integer' | 'number' | 'boolean' | 'choice' | 'block' | 'schedule';
+  kind: 'string' | 'integer' | 'number' | 'boolean' | 'choice' | 'block' | 'schedule' | 'count-or-auto';
   group: ParameterGroup;
   /** The default value; undefined where the default is worked out when used (`defaultText` says how). */
   default: ParameterValue | undefined;
@@ -122,12 +121,13 @@ export const PARAMETERS: { readonly [K in ParameterName]: ParameterSpec } = {
     help: "'auto' (TFDS when cached or downloadable, else the rendered set), 'tfds', 'rendered', or a folder/zip of <class>/<image> (or holding rps/ and rps-test-set/)",
   },
   mixRendered: {
-    kind: 'integer',
+    kind: 'count-or-auto',
     group: 'data',
-    default: DEFAULT_MIX_RENDERED,
+    // Real hands plus as many resolution-matched rendered ones generalised best to other people's hands (README).
+    default: 'auto',
     min: 0,
-    value: 'n',
-    help: 'own data (rock/paper/scissors folders): rendered hands per class added to the training split only, at the median size of your images',
+    value: 'n|auto',
+    help: "real data with rock/paper/scissors folders: rendered hands per class added to the training split only, at the median size of its images; 'auto': as many as its largest class has, 0: none",
   },
   renderedTrain: { kind: 'integer', group: 'data', default: RENDER_DEFAULTS.train, min: 3, value: 'n', help: 'rendered data: training images', flagAliases: ['render-train'] },
   renderedTest: { kind: 'integer', group: 'data', default: RENDER_DEFAULTS.test, min: 3, value: 'n', help: 'rendered data: test images', flagAliases: ['render-test'] },
@@ -315,6 +315,8 @@ function constraintText(spec: ParameterSpec): string {
       return 'a block name such as block_11, a block index such as 11, or a layer name';
     case 'schedule':
       return 'constant, step[:every[:factor]] or cosine[:minFactor]';
+    case 'count-or-auto':
+      return `'auto' or an integer >= ${spec.min ?? 0}`;
     case 'string':
       return 'a non-empty text';
   }
@@ -359,6 +361,10 @@ export function checkParameter<K extends ParameterName>(name: K, value: unknown,
       if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value as ExperimentParameters[K];
       if (typeof value !== 'string' || !value.trim()) fail(origin, spec, value);
       return (/^\d+$/.test(value.trim()) ? Number(value.trim()) : value.trim()) as ExperimentParameters[K];
+    case 'count-or-auto':
+      if (value === 'auto') return value as ExperimentParameters[K];
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < (spec.min ?? 0)) fail(origin, spec, value);
+      return value as ExperimentParameters[K];
     case 'schedule':
       if (typeof value !== 'string') fail(origin, spec, value);
       try {
@@ -378,7 +384,10 @@ export function parseParameter<K extends ParameterName>(name: K, raw: string, or
   const spec = PARAMETERS[name];
   const text = raw.trim();
   let value: unknown = text;
-  if (spec.kind === 'integer' || spec.kind === 'number') {
+  if (spec.kind === 'count-or-auto' && text !== 'auto') {
+    value = text === '' || !/^-?\d+$/.test(text) ? NaN : Number(text);
+    if (!Number.isFinite(value as number)) fail(origin, spec, raw);
+  } else if (spec.kind === 'integer' || spec.kind === 'number') {
     value = text === '' ? NaN : Number(text);
     if (!Number.isFinite(value as number)) fail(origin, spec, raw);
   } else if (spec.kind === 'boolean') {

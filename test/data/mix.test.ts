@@ -109,3 +109,17 @@ test('medianImageSize: median width and height of the readable headers', () => {
   assert.deepEqual(medianImageSize([...items, { file: path.join(d, 'bad.png'), label: 0 }]), { width: 30, height: 20 });
   assert.throws(() => medianImageSize([{ file: path.join(d, 'bad.png'), label: 0 }]), /none of the 1 training images has a readable PNG\/JPEG header/);
 });
+
+test("mixRendered 'auto': as many per class as the largest own class, only for real rock/paper/scissors data", async () => {
+  const root = path.join(dir, 'real-auto');
+  tfdsLayout(root);
+  const s = await loadDataset({ ...opts, data: root, mixRendered: 'auto' });
+  assert.equal(s.mix?.perClass, 6);
+  assert.equal(s.train.items.filter((it) => it.origin === 'rendered').length, 18);
+  const other = path.join(dir, 'pets-auto');
+  writeClassFolders(other, { cat: 3, dog: 3 });
+  const pets = await loadDataset({ ...opts, data: other, mixRendered: 'auto' });
+  assert.equal(pets.mix, undefined, 'classes the renderer cannot draw: nothing added, no error');
+  const rendered = await loadDataset({ ...opts, data: 'rendered', render: { train: 6, test: 3, size: 32 }, mixRendered: 'auto' });
+  assert.equal(rendered.mix, undefined);
+});

@@ -67,5 +67,12 @@ test('identity: data, model and session parameters, not training ones; augmentat
 
 test("the README's parameter table is the generated one (scripts/parameters-table.ts --write)", () => {
   const readme = fs.readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
-  assert.equal(readme, readmeWithTable(readme), 'README.md parameters table is out of date: run ts-node --transpile-only scripts/parameters-table.ts --write');
+  assert.ok(readme === readmeWithTable(readme), 'README.md parameters table is out of date: run ts-node --transpile-only scripts/parameters-table.ts --write');
+});
+
+test("mixRendered takes 'auto' or a count", () => {
+  assert.equal(parseParameter('mixRendered', 'auto', 'f'), 'auto');
+  assert.equal(parseParameter('mixRendered', '300', 'f'), 300);
+  assert.throws(() => parseParameter('mixRendered', 'many', '--mix-rendered'), /--mix-rendered: expected 'auto' or an integer >= 0, got 'many'/);
+  assert.throws(() => checkParameter('mixRendered', -1), /expected 'auto' or an integer >= 0, got -1/);
 });
