@@ -17,7 +17,7 @@ test('declaredParameters: reads the real notebooks (each declares only its own p
   const [n01, n02, n03] = resolveNotebooks(['01', '02', '03']);
   assert.deepEqual(declaredParameters(n01), { examplesPerClass: 6 });
   assert.ok('variantsPerExample' in declaredParameters(n02));
-  assert.deepEqual(declaredParameters(n03), {});
+  assert.deepEqual(declaredParameters(n03), { lrFinder: true });
 });
 
 test('checkParameterOverrides: values are checked before anything runs; unknown names are refused', () => {

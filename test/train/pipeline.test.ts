@@ -51,7 +51,8 @@ test('runPipeline trains both phases, evaluates, saves model + metrics + options
     assert.match(out, /parameters:\n(.|\n)*imageSize\s+32(.|\n)*fineTuneFrom\s+block_16/);
     assert.deepEqual(result.history.records.map((r: { phase: string }) => r.phase), ['head', 'head', 'fine-tune', 'fine-tune']);
     assert.equal(result.history.fineTuneStartEpoch, 3);
-    assert.equal(result.data.train, 30);
+    // mixRendered 'auto': the fixture's 10 own images per class plus as many rendered ones.
+    assert.equal(result.data.train, 60);
     assert.equal(result.head.evaluation.count, 12);
     assert.ok(result.fineTune && result.fineTune.phase.fromBlock === 'block_16');
     assert.ok(result.timings.total > 0 && result.timings.head > 0);
