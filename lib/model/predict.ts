@@ -2,7 +2,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '../data/decode';
 import { checkTta, DEFAULT_TTA, testTimeView } from '../data/tta';
-import { DEFAULT_SEED, derivedSeed } from '../util/random';
 import type { Classifier } from './persist';
 import type { PixelRange } from './types';
 
@@ -30,8 +29,6 @@ export function rgbToInputTensor(rgb: Uint8Array, size: number, pixelRange: Pixe
 export interface PredictOptions {
   /** Test-time augmentation views averaged (lib/data/tta.ts). Default `DEFAULT_TTA` (1: the image alone). */
   tta?: number;
-  /** Seed of the views. Default `DEFAULT_SEED`. */
-  seed?: number;
 }
 
 /**
@@ -44,7 +41,7 @@ export async function predictPixels(classifier: Classifier, rgb: Uint8Array, ima
   const { classes, inputSize, pixelRange } = classifier.metadata;
   const tta = checkTta(options.tta ?? DEFAULT_TTA);
   const one = { size: inputSize, count: 1, pixels: rgb, key: 'image' };
-  const views = Array.from({ length: tta }, (_, v) => testTimeView(one, v, derivedSeed(options.seed ?? DEFAULT_SEED, 'tta')).pixels);
+  const views = Array.from({ length: tta }, (_, v) => testTimeView(one, v).pixels);
   const p = tf.tidy(() => {
     const x = tf.concat(views.map((v) => rgbToInputTensor(v, inputSize, pixelRange)));
     return (classifier.model.predict(x) as tf.Tensor).mean(0);

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { augmentPixels, DEFAULT_AUGMENT, type AugmentOptions } from '../data/augment';
-import { testTimeView, TTA_AUGMENT } from '../data/tta';
+import { testTimeView, TTA_AUGMENT, TTA_VERSION } from '../data/tta';
 import type { PixelSet } from '../data/pixels';
 import { splitIndices } from '../data/split';
 import { cutModelAt } from '../model/cut';
@@ -244,11 +244,6 @@ export class TrainingSession {
     return derivedSeed(this.seed, `augment-view:${view}`);
   }
 
-  /** The seed of the test-time augmentation views of the test images (lib/data/tta.ts). */
-  get ttaSeed(): number {
-    return derivedSeed(this.seed, 'tta');
-  }
-
   /** Augmented view `view` (1..augmentViews) of the training pixels (a new set; the session keeps nothing). */
   augmentedTrainPixels(view: number): PixelInput {
     if (!this.augment) throw new Error('augmentedTrainPixels: the session has no augmentation');
@@ -273,7 +268,7 @@ export class TrainingSession {
     suffix.dispose();
     try {
       const augSeed = this.augmentSeed(view);
-      const viewKey = view === 0 ? 'clean' : split === 'train' ? { augment: this.augment, seed: augSeed } : { tta: TTA_AUGMENT, view, seed: this.ttaSeed };
+      const viewKey = view === 0 ? 'clean' : split === 'train' ? { augment: this.augment, seed: augSeed } : { tta: TTA_AUGMENT, view, version: TTA_VERSION };
       const parts = {
         base: this.base.spec.id,
         weights: await weightsFingerprint(prefix),
@@ -285,7 +280,7 @@ export class TrainingSession {
         extractor: 'folded',
       };
       return await this.store.get(`${cut}:${split}:${view}`, parts, async () => {
-        const pixels = view === 0 ? set : split === 'train' ? this.augmentedTrainPixels(view) : testTimeView(set, view, this.ttaSeed);
+        const pixels = view === 0 ? set : split === 'train' ? this.augmentedTrainPixels(view) : testTimeView(set, view);
         const label = `${cut} ${split}${view ? ` view ${view}` : ''}`;
         const t0 = Date.now();
         const out = await extractFeatures(
