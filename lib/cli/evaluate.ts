@@ -30,7 +30,7 @@ export function buildEvaluateCli(): Command {
     .requiredOption('--data <folder>', 'a folder of <class>/<image>, or one holding rps-test-set/')
     .option('--out <dir>', `where evaluation.json and evaluation.html go (default ${EVALUATE_OUT_DIR})`)
     .option('--report', 'also write a self-contained HTML report (evaluation.html)')
-    .option('--tta <n>', `test-time augmentation views averaged per image (default ${DEFAULT_TTA}: none)`, (v) => parseParameter('tta', v, '--tta'))
+    .option('--tta <n>', `test-time augmentation views averaged per image (default ${DEFAULT_TTA}; 1: the image alone)`, (v) => parseParameter('tta', v, '--tta'))
     .option('--cache-dir <dir>', 'cache root for the decoded images (default env RPS_CACHE_DIR, else data/)')
     .addOption(engineOption())
     .allowExcessArguments(false)

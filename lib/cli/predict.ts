@@ -19,7 +19,7 @@ export function buildPredictCli(): Command {
     .argument('<paths...>', 'image files (PNG, JPEG) or folders of them (walked recursively)')
     .requiredOption('--model <dir>', 'the classifier folder (npm run train: <out>/model; notebooks: <cacheDir>/runs/<key>)')
     .option('--json', 'print JSON for scripts instead of a table')
-    .option('--tta <n>', `test-time augmentation views averaged per image (default ${DEFAULT_TTA}: none)`, (v) => parseParameter('tta', v, '--tta'))
+    .option('--tta <n>', `test-time augmentation views averaged per image (default ${DEFAULT_TTA}; 1: the image alone)`, (v) => parseParameter('tta', v, '--tta'))
     .addOption(engineOption())
     .showHelpAfterError('(run with --help for all flags)');
 }

@@ -17,45 +17,45 @@ export type FillMode = (typeof FILL_MODES)[number];
  * by the TensorFlow transfer-learning tutorial; the wider ones (translate .. erasing) are off by default.
  */
 export interface AugmentOptions {
-  /** Random horizontal flip (probability 0.5), like `RandomFlip('horizontal')`. Default: true. */
+  /** Random horizontal flip (probability 0.5), like `RandomFlip('horizontal')`. Default: see `DEFAULT_AUGMENT`. */
   flip?: boolean;
   /**
    * Random rotation as a fraction of a full turn, like Keras `RandomRotation(factor)`: the angle is uniform in
-   * [-factor * 2π, +factor * 2π] (0.2 → ±72°). Default: 0.2.
+   * [-factor * 2π, +factor * 2π] (0.2 → ±72°). Default: see `DEFAULT_AUGMENT`.
    */
   rotation?: number;
-  /** Random zoom: the image is scaled by a factor uniform in [1 - zoom, 1 + zoom] about its centre. Default: 0.1. */
+  /** Random zoom: the image is scaled by a factor uniform in [1 - zoom, 1 + zoom] about its centre. Default: see `DEFAULT_AUGMENT`. */
   zoom?: number;
-  /** Random brightness: adds a delta uniform in [-brightness, +brightness] × 255. Default: 0.1. */
+  /** Random brightness: adds a delta uniform in [-brightness, +brightness] × 255. Default: see `DEFAULT_AUGMENT`. */
   brightness?: number;
-  /** Random contrast: (x - mean) × f + mean per channel, f uniform in [1 - contrast, 1 + contrast]. Default: 0.1. */
+  /** Random contrast: (x - mean) × f + mean per channel, f uniform in [1 - contrast, 1 + contrast]. Default: see `DEFAULT_AUGMENT`. */
   contrast?: number;
   /**
    * Random translation as a fraction of the image side, like Keras `RandomTranslation(t, t)`: the content moves by
-   * a shift uniform in [-t, t] × side, independently along x and y. In [0, 1). Default: 0.
+   * a shift uniform in [-t, t] × side, independently along x and y. In [0, 1). Default: see `DEFAULT_AUGMENT`.
    */
   translate?: number;
   /**
    * Random per-axis scale: x and y are scaled by independent factors uniform in [1 - scale, 1 + scale] (on top of
-   * `zoom`, which scales both alike), so the aspect ratio changes. In [0, 1). Default: 0.
+   * `zoom`, which scales both alike), so the aspect ratio changes. In [0, 1). Default: see `DEFAULT_AUGMENT`.
    */
   scale?: number;
   /**
    * Random hue shift as a fraction of the colour wheel, like `tf.image.random_hue(max_delta)`: the chroma (YIQ's
-   * I and Q) turns by an angle uniform in [-hue, +hue] × 2π; luma is kept. In [0, 0.5]. Default: 0.
+   * I and Q) turns by an angle uniform in [-hue, +hue] × 2π; luma is kept. In [0, 0.5]. Default: see `DEFAULT_AUGMENT`.
    */
   hue?: number;
-  /** Random saturation: chroma × f, f uniform in [1 - saturation, 1 + saturation]; luma is kept. In [0, 1]. Default: 0. */
+  /** Random saturation: chroma × f, f uniform in [1 - saturation, 1 + saturation]; luma is kept. In [0, 1]. Default: see `DEFAULT_AUGMENT`. */
   saturation?: number;
-  /** Random Gaussian blur: σ uniform in [0, blur] pixels of the augmented image (the border filled as `fill`). In [0, 8]. Default: 0. */
+  /** Random Gaussian blur: σ uniform in [0, blur] pixels of the augmented image (the border filled as `fill`). In [0, 8]. Default: see `DEFAULT_AUGMENT`. */
   blur?: number;
   /**
    * Random erasing (Zhong et al., torchvision `RandomErasing`): with this probability, a rectangle of 2-33 % of the
    * image with an aspect ratio in [0.3, 3.3] (log-uniform) is replaced by seeded uniform noise, after every other
-   * step. In [0, 1]. Default: 0.
+   * step. In [0, 1]. Default: see `DEFAULT_AUGMENT`.
    */
   erasing?: number;
-  /** How the warp fills uncovered pixels: `reflect` or `replicate` (never a constant colour). Default: 'reflect'. */
+  /** How the warp fills uncovered pixels: `reflect` or `replicate` (never a constant colour). Default: see `DEFAULT_AUGMENT`. */
   fill?: FillMode;
 }
 
@@ -63,13 +63,13 @@ export interface AugmentOptions {
 export const DEFAULT_AUGMENT: Required<AugmentOptions> = {
   flip: true,
   rotation: 0.2,
-  zoom: 0.1,
+  zoom: 0.2,
   brightness: 0.1,
   contrast: 0.1,
-  translate: 0,
-  scale: 0,
-  hue: 0,
-  saturation: 0,
+  translate: 0.1,
+  scale: 0.1,
+  hue: 0.05,
+  saturation: 0.3,
   blur: 0,
   erasing: 0,
   fill: 'reflect',

@@ -27,7 +27,7 @@ export interface EvaluateFolderOptions extends EvaluateOptions {
   quiet?: boolean;
   /** Decoding threads. Default: `loadPixels`' (the cores). */
   workers?: number;
-  /** Test-time augmentation views averaged per image (lib/data/tta.ts). Default `DEFAULT_TTA` (1: none). */
+  /** Test-time augmentation views averaged per image (lib/data/tta.ts). Default `DEFAULT_TTA`. */
   tta?: number;
 }
 

@@ -7,7 +7,7 @@ import { recordEvaluation } from './records';
 export interface EvaluateSessionOptions extends EvaluateOptions {
   /** Which split. Default 'test'. */
   split?: 'train' | 'test';
-  /** Test-time augmentation views averaged (lib/data/tta.ts). Default `DEFAULT_TTA` (1: none). */
+  /** Test-time augmentation views averaged (lib/data/tta.ts). Default `DEFAULT_TTA` on the test split, 1 on the training split. */
   tta?: number;
 }
 

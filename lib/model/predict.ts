@@ -27,7 +27,7 @@ export function rgbToInputTensor(rgb: Uint8Array, size: number, pixelRange: Pixe
 }
 
 export interface PredictOptions {
-  /** Test-time augmentation views averaged (lib/data/tta.ts). Default `DEFAULT_TTA` (1: the image alone). */
+  /** Test-time augmentation views averaged (lib/data/tta.ts). Default `DEFAULT_TTA`. */
   tta?: number;
 }
 

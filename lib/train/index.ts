@@ -1,6 +1,6 @@
 // Public API of lib/train (re-exported by lib/index.ts).
 export type { TrainingPhase, EpochRecord, TrainingHistory, StopReason, BatchProgress, PixelInput } from './types';
-export { scheduledLearningRate, parseLrSchedule, formatLrSchedule, DEFAULT_LR_SCHEDULE, CONSTANT_SCHEDULE, type LrSchedule, type StepSchedule, type CosineSchedule, type ConstantSchedule } from './schedule';
+export { scheduledLearningRate, parseLrSchedule, formatLrSchedule, DEFAULT_LR_SCHEDULE, DEFAULT_SCHEDULE, type LrSchedule, type StepSchedule, type CosineSchedule, type ConstantSchedule } from './schedule';
 export {
   createProgressCallbacks,
   combineCallbacks,

@@ -19,7 +19,7 @@ import { guardedApply } from './guard';
 import { checkLabelSmoothing, crossEntropyLoss, DEFAULT_LABEL_SMOOTHING } from './loss';
 import { DEFAULT_OPTIMIZER, makeOptimizer, setLearningRate, type OptimizerName } from './optimizer';
 import type { TrainingCallbacks } from './progress';
-import { scheduledLearningRate, type LrSchedule } from './schedule';
+import { DEFAULT_SCHEDULE, scheduledLearningRate, type LrSchedule } from './schedule';
 import { WeightSnapshot } from './snapshot';
 import { resolveParts, StepRunner } from './step';
 import type { EpochRecord, StopReason, TrainingPhase } from './types';
@@ -56,7 +56,7 @@ export interface FitOptions {
   validation?: SourceSubset;
   /** Early stopping on the validation loss (defaults: `EARLY_STOPPING_DEFAULTS`). Default: off. */
   earlyStopping?: EarlyStoppingOptions | false;
-  /** Learning-rate schedule over this call's epochs. Default constant. */
+  /** Learning-rate schedule over this call's epochs. Default `DEFAULT_SCHEDULE`. */
   schedule?: LrSchedule;
   callbacks?: TrainingCallbacks;
   /**
@@ -209,7 +209,7 @@ export async function fitOnSource(model: tf.LayersModel, train: SourceSubset, op
     for (let e = 0; e < options.epochs && stopReason === 'completed'; e++) {
       const epoch = firstEpoch + e;
       const epochStart = Date.now();
-      const lr = scheduledLearningRate(options.learningRate, e, options.epochs, options.schedule);
+      const lr = scheduledLearningRate(options.learningRate, e, options.epochs, options.schedule ?? DEFAULT_SCHEDULE);
       setLearningRate(optimizer, lr);
       const order = createRng(derivedSeed(options.seed, `order:${epoch}`)).shuffled(trainIdx);
       let lossSum = 0;

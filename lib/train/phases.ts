@@ -22,7 +22,7 @@ import { fitOnSource, type FitResult } from './loop';
 import { DEFAULT_OPTIMIZER, type OptimizerName } from './optimizer';
 import { DEFAULT_LABEL_SMOOTHING } from './loss';
 import type { TrainingCallbacks } from './progress';
-import { CONSTANT_SCHEDULE, type LrSchedule } from './schedule';
+import { DEFAULT_SCHEDULE, type LrSchedule } from './schedule';
 import type { TrainingSession } from './session';
 import type { PixelInput, TrainingPhase } from './types';
 
@@ -94,8 +94,12 @@ export const PHASE_DEFAULTS = { batchSize: 32 } as const;
  * head is still improving after the guide's 10 (early stopping ends it sooner).
  */
 export const HEAD_DEFAULTS = { epochs: 30, learningRate: 1e-3 } as const;
-/** Fine-tuning: from `block_11` (the tutorial's fine_tune_at = 100), 10 epochs as the tutorial, at a tenth of the head's rate. */
-export const FINE_TUNE_DEFAULTS = { from: 'block_11', epochs: 10, lrFactor: 0.1 } as const;
+/**
+ * Fine-tuning: from `block_11` (the tutorial's fine_tune_at = 100) at 0.3 x the head's rate, 8 epochs: with the
+ * cosine schedule this generalised better to held-out hands than the tutorial's tenth for 10 epochs, in less
+ * time (README "Generalization").
+ */
+export const FINE_TUNE_DEFAULTS = { from: 'block_11', epochs: 8, lrFactor: 0.3 } as const;
 
 function cacheDelta(session: TrainingSession, before: ReturnType<TrainingSession['store']['getStats']>) {
   const now = session.store.getStats();
@@ -151,7 +155,7 @@ async function runPhase(
     optimizer: options.optimizer ?? DEFAULT_OPTIMIZER,
     earlyStopping: options.earlyStopping === undefined ? { ...EARLY_STOPPING_DEFAULTS } : options.earlyStopping,
     labelSmoothing: options.labelSmoothing ?? DEFAULT_LABEL_SMOOTHING,
-    schedule: options.schedule ?? CONSTANT_SCHEDULE,
+    schedule: options.schedule ?? DEFAULT_SCHEDULE,
     trainWorkers: options.trainWorkers,
     path: options.path ?? 'cached',
   };

@@ -18,7 +18,7 @@ export interface SplitPredictions {
 export interface PredictSplitOptions {
   /** Images per forward pass. Default 64. */
   batchSize?: number;
-  /** Test-time augmentation views averaged (lib/data/tta.ts; test split only). Default `DEFAULT_TTA` (1: none). */
+  /** Test-time augmentation views averaged (lib/data/tta.ts; test split only). Default `DEFAULT_TTA` on the test split, 1 on the training split. */
   tta?: number;
 }
 
@@ -33,7 +33,7 @@ export async function predictSplit(session: TrainingSession, split: 'train' | 't
   const set = split === 'train' ? session.train : session.test;
   if (!set) throw new Error(`predictSplit: the session has no ${split} images`);
   const batchSize = options.batchSize ?? 64;
-  const tta = checkTta(options.tta ?? DEFAULT_TTA);
+  const tta = checkTta(options.tta ?? (split === 'test' ? DEFAULT_TTA : 1));
   if (tta > 1 && split !== 'test') throw new Error('predictSplit: test-time augmentation (tta > 1) is for the test split');
   const cut = session.stage.kind === 'fine-tune' ? session.stage.boundary : HEAD_LAYERS.pool;
   const { prefix, suffix } = cutModelAt(session.classifier, cut);

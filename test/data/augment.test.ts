@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { augmentImage, augmentParams, augmentPixels, erasedPixels, type AugmentParams } from '../../lib/data/augment';
+import { augmentImage, augmentParams, augmentPixels, DEFAULT_AUGMENT, erasedPixels, type AugmentParams } from '../../lib/data/augment';
+
+/** The wider options switched off (the defaults switch some on). */
+const NO_WIDER = { translate: 0, scale: 0, hue: 0, saturation: 0, blur: 0, erasing: 0 };
+/** Every option switched off. */
+const ALL_OFF = { flip: false, rotation: 0, zoom: 0, brightness: 0, contrast: 0, ...NO_WIDER };
 import type { PixelSet } from '../../lib/data/pixels';
 import { batchIndices, shuffleIndices, splitIndices } from '../../lib/data/split';
 
@@ -37,14 +42,16 @@ test('augmentPixels is deterministic per (seed, index) and independent of which 
 test('parameters stay in their documented ranges; switches turn each off', () => {
   for (let i = 0; i < 200; i++) {
     const p = augmentParams({}, 1, i);
-    assert.ok(Math.abs(p.angle) <= 0.2 * 2 * Math.PI);
-    assert.ok(p.scale >= 0.9 && p.scale <= 1.1);
-    assert.ok(Math.abs(p.brightness) <= 25.5);
-    assert.ok(p.contrast >= 0.9 && p.contrast <= 1.1);
+    const d = DEFAULT_AUGMENT;
+    assert.ok(Math.abs(p.angle) <= d.rotation * 2 * Math.PI);
+    assert.ok(p.scale >= 1 - d.zoom && p.scale <= 1 + d.zoom);
+    assert.ok(Math.abs(p.brightness) <= d.brightness * 255 + 1e-9);
+    assert.ok(p.contrast >= 1 - d.contrast && p.contrast <= 1 + d.contrast);
+    assert.ok(Math.abs(p.translateX!) <= d.translate && p.scaleX! >= 1 - d.scale && p.scaleX! <= 1 + d.scale && Math.abs(p.hue!) <= d.hue * 2 * Math.PI);
   }
   const flips = Array.from({ length: 200 }, (_, i) => augmentParams({}, 1, i).flip).filter(Boolean).length;
   assert.ok(flips > 70 && flips < 130, `about half flipped: ${flips}`);
-  const off = augmentParams({ flip: false, rotation: 0, zoom: 0, brightness: 0, contrast: 0 }, 1, 3);
+  const off = augmentParams(ALL_OFF, 1, 3);
   assert.deepEqual([off.flip, off.angle, off.scale, off.brightness, off.contrast], [false, 0, 1, 0, 1]);
   // Switching one off keeps the others' draws.
   const full = augmentParams({}, 1, 3);
@@ -52,7 +59,7 @@ test('parameters stay in their documented ranges; switches turn each off', () =>
   assert.equal(noRot.scale, full.scale);
   assert.equal(noRot.flip, full.flip);
   const set = fixtureSet(2, 8);
-  assert.equal(augmentPixels(set, { seed: 1, flip: false, rotation: 0, zoom: 0, brightness: 0, contrast: 0 }), set);
+  assert.equal(augmentPixels(set, { seed: 1, ...ALL_OFF }), set);
   assert.throws(() => augmentPixels(set, { seed: 1, rotation: 2 }), /augment.rotation: expected a number in \[0, 1\)/);
 });
 
@@ -117,7 +124,7 @@ test('translate moves the content by whole pixels and changes nothing else', () 
     }
   }
   for (let i = 0; i < 100; i++) {
-    const p = augmentParams({ translate: 0.2 }, 3, i);
+    const p = augmentParams({ ...NO_WIDER, translate: 0.2 }, 3, i);
     assert.ok(Math.abs(p.translateX!) <= 0.2 && Math.abs(p.translateY!) <= 0.2);
     assert.deepEqual([p.scaleX, p.scaleY, p.hue, p.saturation, p.blur, p.erase], [1, 1, 0, 1, 0, undefined]);
   }
@@ -171,7 +178,7 @@ test('erasing replaces one bounded rectangle with noise and touches nothing outs
   const img = colourful(20);
   let erased = 0;
   for (let i = 0; i < 200; i++) {
-    const p = augmentParams({ flip: false, rotation: 0, zoom: 0, brightness: 0, contrast: 0, erasing: 0.5 }, 9, i);
+    const p = augmentParams({ ...ALL_OFF, erasing: 0.5 }, 9, i);
     if (!p.erase) continue;
     erased++;
     const { w, h } = p.erase;
@@ -195,10 +202,10 @@ test('erasing replaces one bounded rectangle with noise and touches nothing outs
   assert.ok(erased > 70 && erased < 130, `about half erased: ${erased}`);
 });
 
-test('the wider options are off by default, keep the other draws, are deterministic per seed and checked', () => {
+test('the wider options keep the other draws when switched on or off, are deterministic per seed and checked', () => {
   const wide = { translate: 0.1, scale: 0.1, hue: 0.05, saturation: 0.3, blur: 1, erasing: 0.5 };
   for (let i = 0; i < 20; i++) {
-    const d = augmentParams({}, 2, i);
+    const d = augmentParams(NO_WIDER, 2, i);
     const w = augmentParams(wide, 2, i);
     assert.deepEqual([w.flip, w.angle, w.scale, w.brightness, w.contrast], [d.flip, d.angle, d.scale, d.brightness, d.contrast]);
     assert.deepEqual([d.translateX, d.translateY, d.scaleX, d.scaleY, d.hue, d.saturation, d.blur, d.erase], [0, 0, 1, 1, 0, 1, 0, undefined]);
@@ -208,9 +215,8 @@ test('the wider options are off by default, keep the other draws, are determinis
   assert.deepEqual(augmentPixels(set, { seed: 3, ...wide }).pixels, a.pixels);
   assert.notDeepEqual(augmentPixels(set, { seed: 4, ...wide }).pixels, a.pixels);
   assert.notEqual(a.key, augmentPixels(set, { seed: 3 }).key);
-  const off = { flip: false, rotation: 0, zoom: 0, brightness: 0, contrast: 0 };
-  assert.notEqual(augmentPixels(set, { seed: 1, ...off, blur: 1 }), set, 'one wider option alone is not the identity');
-  assert.equal(augmentPixels(set, { seed: 1, ...off }), set);
+  assert.notEqual(augmentPixels(set, { seed: 1, ...ALL_OFF, blur: 1 }), set, 'one wider option alone is not the identity');
+  assert.equal(augmentPixels(set, { seed: 1, ...ALL_OFF }), set);
   assert.throws(() => augmentPixels(set, { seed: 1, hue: 0.6 }), /augment.hue: expected a number in \[0, 0.5\]/);
   assert.throws(() => augmentPixels(set, { seed: 1, translate: 1 }), /augment.translate: expected a number in \[0, 1\)/);
   assert.throws(() => augmentPixels(set, { seed: 1, blur: -1 }), /augment.blur/);

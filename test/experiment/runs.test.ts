@@ -11,7 +11,7 @@ import type { ExperimentParameters } from '../../lib/experiment/parameters';
 import { fineTunePhaseOptions, headPhaseOptions, prepareExperiment, releaseExperiment, restorePhase } from '../../lib/experiment/prepare';
 import { evaluateSession } from '../../lib/experiment/evaluate';
 import { experimentDir, phaseResults, readPhaseRecord, savePhase } from '../../lib/experiment/runs';
-import { fineTune, trainHead } from '../../lib/train/phases';
+import { fineTune, fineTuneLearningRate, trainHead } from '../../lib/train/phases';
 import { weightsFingerprint } from '../../lib/train/session';
 import { tinyExperiment } from './fixtures';
 
@@ -47,14 +47,14 @@ test('03 -> 04 -> 05: the head is handed on through files; another validation sp
   const headWeights = await weightsFingerprint(exp.classifier);
   releaseExperiment();
 
-  // "Notebook 04", a fresh kernel: same parameters, continues from the saved head (fine-tuning rate: a tenth of the head's).
+  // "Notebook 04", a fresh kernel: same parameters, continues from the saved head (fine-tuning rate: derived from the head's).
   exp = await prepareExperiment(P, quiet);
   const record = await restorePhase(exp, 'head');
   assert.equal(await weightsFingerprint(exp.classifier), headWeights);
   assert.equal(record.results.testAccuracy, headEval.accuracy);
   assert.equal(exp.session.headLearningRate, P.headLearningRate);
   const ft = await fineTune(exp.session, fineTunePhaseOptions(P));
-  assert.ok(Math.abs(ft.records[0].lr - P.headLearningRate / 10) < 1e-12);
+  assert.ok(Math.abs(ft.records[0].lr - fineTuneLearningRate(P.headLearningRate)) < 1e-12, 'the first epoch runs at the full rate');
   assert.deepEqual(exp.history.records.map((r) => r.phase), ['head', 'head', 'fine-tune']);
   await savePhase(exp, 'fine-tune', phaseResults(ft, await evaluateSession(exp.session)));
   releaseExperiment();

@@ -173,14 +173,15 @@ describe('loadClassifier and predictImage on damaged files and broken models', (
       assert.equal((await predictImage(clf, png)).label.length > 0, true);
       const dense = clf.model.getLayer(HEAD_LAYERS.output);
       dense.setWeights(dense.getWeights().map((w) => tf.tidy(() => tf.fill(w.shape, NaN))));
-      await assert.rejects(predictImage(clf, png), (err: Error) => {
+      await assert.rejects(predictImage(clf, png, { tta: 1 }), (err: Error) => {
         assert.equal(
           err.message,
           `the model in ${saved} gives non-finite outputs [NaN, NaN, NaN] for ${png}: its weights are broken (did training diverge? a too high learning rate does that); train it again`,
         );
         return true;
       });
-      await assert.rejects(predictPixels({ ...clf, dir: undefined }, new Uint8Array(32 * 32 * 3)), /model '.+' gives non-finite outputs \[NaN, NaN, NaN\] for the image/);
+      // Averaged over the default test-time views (the engine may turn a mean of NaNs into -Infinity): still refused.
+      await assert.rejects(predictPixels({ ...clf, dir: undefined }, new Uint8Array(32 * 32 * 3)), /model '.+' gives non-finite outputs \[(NaN|-?Infinity)(, (NaN|-?Infinity)){2}\] for the image/);
     } finally {
       clf.model.dispose();
     }

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
 import { tinyExperimentFixture } from '../experiment/fixtures';
 import { runPipeline } from '../../lib/experiment/pipeline';
+import { fineTuneLearningRate } from '../../lib/train/phases';
 import { readRunRecord, readRunRecords } from '../../lib/experiment/records';
 
 test('runPipeline trains both phases, evaluates, saves model + metrics + options, and leaks no tensors', async () => {
@@ -62,7 +63,7 @@ test('runPipeline trains both phases, evaluates, saves model + metrics + options
     assert.equal(metrics.fineTuneTestAccuracy, result.fineTune.evaluation.accuracy);
     assert.equal(metrics.history.records.length, 4);
     const options = JSON.parse(fs.readFileSync(result.files.options, 'utf8'));
-    assert.equal(options.fineTuneLearningRate, 0.001);
+    assert.equal(options.fineTuneLearningRate, fineTuneLearningRate(0.01), 'derived from the head learning rate');
     assert.equal(options.seed, 3);
     for (const f of ['model.json', 'weights.bin', 'metadata.json']) assert.ok(fs.existsSync(path.join(result.files.model, f)), f);
     // Both phases' run records, with their test metrics, in <out>/records/ and in the cache's run folder.

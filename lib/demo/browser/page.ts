@@ -2,7 +2,8 @@
  * The demo page's script (bundled by lib/demo/assets.ts): loads the saved classifier with TensorFlow.js (WebGL,
  * else wasm, else cpu; `?backend=` forces one) and classifies an image file or live camera frames. Every image
  * goes through the training pipeline's own resize (lib/data/resize.ts) and the same scaling as `predictImage`,
- * so the probabilities are the ones the library computes for the same file.
+ * so the probabilities are the ones the library computes for the same file with one view (`tta: 1`): a live
+ * camera frame has no time for test-time augmentation.
  *
  * For tests and scripts the page reports on its elements: `body[data-state]` is loading, ready or error,
  * `body[data-backend]` the backend; each bar chart's `data-probabilities` holds the last probabilities (JSON, in
