@@ -95,11 +95,11 @@ export const PHASE_DEFAULTS = { batchSize: 32 } as const;
  */
 export const HEAD_DEFAULTS = { epochs: 30, learningRate: 1e-3 } as const;
 /**
- * Fine-tuning: from `block_11` (the tutorial's fine_tune_at = 100) at 0.3 x the head's rate, 8 epochs: with the
+ * Fine-tuning: from `block_11` (the tutorial's fine_tune_at = 100) at 0.3 x the head's rate, 6 epochs: with the
  * cosine schedule this generalised better to held-out hands than the tutorial's tenth for 10 epochs, in less
  * time (README "Generalization").
  */
-export const FINE_TUNE_DEFAULTS = { from: 'block_11', epochs: 8, lrFactor: 0.3 } as const;
+export const FINE_TUNE_DEFAULTS = { from: 'block_11', epochs: 6, lrFactor: 0.3 } as const;
 
 function cacheDelta(session: TrainingSession, before: ReturnType<TrainingSession['store']['getStats']>) {
   const now = session.store.getStats();
