@@ -17,8 +17,10 @@ echo "== use: npm run train (small settings)"
 $TS lib/cli/train.ts --data rendered --rendered-train 150 --rendered-test 60 --image-size 96 --head-epochs 3 --fine-tune-epochs 2 \
   --base embedded --progress lines --out "$OUT/train"
 
-RUN=$(ls -td data/runs/*/ | head -1)
-[ -d "$RUN/fine-tune/classifier" ] || { echo "no notebook 04 run folder under data/runs/ (run scripts/notebooks/ci.sh first)"; exit 1; }
+# The newest run folder that notebook 04 saved a classifier in (npm run train's folder holds only its run records).
+CLASSIFIER=$(ls -td data/runs/*/fine-tune/classifier 2>/dev/null | head -1)
+[ -n "$CLASSIFIER" ] || { echo "no notebook 04 run folder under data/runs/ (run scripts/notebooks/ci.sh first)"; exit 1; }
+RUN=$(dirname "$(dirname "$CLASSIFIER")")
 DATA=$(dirname "$(ls -td data/rendered-v2-*/rps-test-set | head -1)")
 
 for MODEL in "$OUT/train" "$RUN"; do
