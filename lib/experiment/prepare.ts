@@ -187,6 +187,9 @@ export async function prepareExperiment(p: ExperimentParameters, options: Prepar
   };
   // The classifier and its session are built together, on the base as loaded: a session that starts from a
   // classifier an earlier session trained would continue from that training (and its validation images).
+  // Resolved before the session is built, so a bad `fineTuneFrom` fails before any work; the session's frozen passes
+  // go through its boundary, so head training's pass also yields fine-tuning's inputs.
+  const fineTuneAt = fineTuneBoundary({ base }, p.fineTuneFrom);
   const { classifier, session } = await reuse(
     SLOTS.model,
     modelKey,
@@ -205,6 +208,7 @@ export async function prepareExperiment(p: ExperimentParameters, options: Prepar
         augmentViews: p.augmentViews,
         cacheDir,
         workers: p.workers,
+        viaCut: fineTuneAt.boundary,
         callbacks: options.callbacks ?? createProgressCallbacks({ mode: 'lines' }),
         // Every phase run on the session is recorded (lib/experiment/records.ts), from a notebook cell or the CLI.
         onPhaseEnd: (result) => recordPhase(session, result),
@@ -216,7 +220,6 @@ export async function prepareExperiment(p: ExperimentParameters, options: Prepar
       m.classifier.dispose();
     },
   );
-  const fineTuneAt = fineTuneBoundary(session, p.fineTuneFrom);
   lap('session');
   const identity = experimentIdentity(p, train, test, base);
   const exp = new Experiment(p, engine, cacheDir, data, train, test, base, classifier, session, identity, experimentDir(identity, cacheDir), fineTuneAt, timings);
@@ -234,7 +237,8 @@ function experimentIdentity(p: ExperimentParameters, train: PixelSet, test: Pixe
 /**
  * Puts the weights of a saved phase into the experiment's classifier (by layer name; the loaded copy is disposed)
  * and returns the phase's record. After `'head'`, the session continues from the trained head: its history,
- * learning rate and fine-tuning starting point. Throws naming the notebook to run first when the phase was not
+ * learning rate and fine-tuning starting point; after `'fine-tune'`, its stage and history are the saved run's, so
+ * evaluation runs the fine-tuned suffix on the cached activations at that run's boundary. Throws naming the notebook to run first when the phase was not
  * saved for this experiment (and how saved runs differ), and naming the layer when the saved model does not fit.
  */
 export async function restorePhase(exp: Experiment, phase: SavedPhase): Promise<PhaseRecord> {
@@ -244,6 +248,11 @@ export async function restorePhase(exp: Experiment, phase: SavedPhase): Promise<
   } finally {
     saved.model.dispose();
   }
-  if (phase === 'head') exp.session.resumeFromHead(record);
+  if (phase === 'head') {
+    exp.session.resumeFromHead(record);
+  } else {
+    const at = fineTuneBoundary(exp.session, record.results.fromBlock ?? record.parameters.fineTuneFrom);
+    exp.session.resumeFromFineTune(record, at.boundary, at.block);
+  }
   return record;
 }

@@ -385,10 +385,10 @@ export class FoldedModel {
   }
 
   /** Runs the model. The caller owns the returned tensor; intermediate tensors are freed. */
-  predict(x: tf.Tensor4D): tf.Tensor {
+  predict(x: tf.Tensor): tf.Tensor {
     if (this.disposed) throw new Error('FoldedModel.predict: the model was disposed');
     const want = this.spec.inputShape;
-    if (x.rank !== 4 || x.shape.slice(1).some((d, i) => d !== want[i])) {
+    if (x.rank !== want.length + 1 || x.shape.slice(1).some((d, i) => d !== want[i])) {
       throw new Error(`FoldedModel.predict: input shape ${JSON.stringify(x.shape)}, expected [batch, ${want.join(', ')}]`);
     }
     return tf.tidy(() => {

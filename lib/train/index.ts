@@ -19,7 +19,7 @@ export { OPTIMIZERS, DEFAULT_OPTIMIZER, checkOptimizerName, type OptimizerName }
 export { EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './early_stopping';
 export { StepRunner, type StepRunnerOptions } from './step';
 export { FeatureStore, FEATURE_CACHE_VERSION, type FeatureArray, type FeatureStoreOptions, type FeatureStoreStats } from './feature_store';
-export { extractFeatures, shutdownExtractionWorkers, type FeatureInput, type ExtractOptions, type Features } from './extract';
+export { extractFeatures, shutdownExtractionWorkers, type FeatureInput, type ActivationInput, type ExtractOptions, type Features } from './extract';
 export { TrainingSession, createTrainingSession, weightsFingerprint, SESSION_DEFAULTS, type TrainingSessionOptions, type SessionStage } from './session';
 export {
   trainHead,

@@ -1,8 +1,7 @@
 /** Class probabilities for a whole split, from the cached activations of the session's current stage. */
-import * as tf from '@tensorflow/tfjs';
 import { cutModelAt } from '../model/cut';
 import { HEAD_LAYERS } from '../model/surgery';
-import { FeatureBatchSource } from './batches';
+import { extractFeatures } from './extract';
 import { checkTta, DEFAULT_TTA, meanProbabilities } from '../data/tta';
 import type { TrainingSession } from './session';
 
@@ -16,7 +15,7 @@ export interface SplitPredictions {
 }
 
 export interface PredictSplitOptions {
-  /** Images per forward pass. Default 64. */
+  /** Images per unit of work (lib/train/extract.ts). Default 64. */
   batchSize?: number;
   /** Test-time augmentation views averaged (lib/data/tta.ts; test split only). Default `DEFAULT_TTA` on the test split, 1 on the training split. */
   tta?: number;
@@ -25,7 +24,7 @@ export interface PredictSplitOptions {
 /**
  * Runs the classifier as it is now over a split. The frozen part is not recomputed: after head training the
  * head runs on the cached `head_pool` activations, after fine-tuning the suffix runs on the activations at the
- * fine-tuning boundary. Same numbers as `classifier.predict` on the pixels (up to float rounding). With `tta` > 1
+ * fine-tuning boundary. Same numbers as `classifier.predict` on the pixels (up to float rounding: BN is folded). With `tta` > 1
  * the probabilities are the mean over that many test-time views (their activations cached like the others).
  * No tensors stay allocated.
  */
@@ -43,15 +42,8 @@ export async function predictSplit(session: TrainingSession, split: 'train' | 't
   try {
     for (let view = 0; view < tta; view++) {
       const act = await session.activations(cut, split, view);
-      const source = new FeatureBatchSource({ views: [act.data], sampleShape: act.shape.slice(1), labels: set.labels });
-      const probs = new Float32Array(set.count * numClasses);
-      for (let s = 0; s < set.count; s += batchSize) {
-        const idx = Array.from({ length: Math.min(batchSize, set.count - s) }, (_, i) => s + i);
-        const p = tf.tidy(() => suffix.apply(source.batch(idx, 0), { training: false }) as tf.Tensor);
-        probs.set(await p.data(), s * numClasses);
-        p.dispose();
-      }
-      views.push(probs);
+      // The suffix is not trained here: it runs in its folded inference form, on every core like extraction.
+      views.push((await extractFeatures(suffix, { values: act.data, shape: act.shape }, { batchSize, workers: session.workers })).data);
     }
   } finally {
     suffix.dispose();

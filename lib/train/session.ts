@@ -13,10 +13,11 @@ import { testTimeView, TTA_AUGMENT, TTA_VERSION } from '../data/tta';
 import type { PixelSet } from '../data/pixels';
 import { splitIndices } from '../data/split';
 import { cutModelAt } from '../model/cut';
+import { ancestorTensors, layerOutputIn } from '../model/graph';
 import type { LoadedBase } from '../model/types';
 import { sha256 } from '../util/hash';
 import { derivedSeed } from '../util/random';
-import { extractFeatures } from './extract';
+import { extractFeatures, type ActivationInput, type ExtractOptions, type Features } from './extract';
 import { FeatureStore } from './feature_store';
 import { createProgressCallbacks, type TrainingCallbacks } from './progress';
 import type { FeatureViews } from './batches';
@@ -61,6 +62,13 @@ export interface TrainingSessionOptions {
    * regularising effect at a fraction of the cost.
    */
   augmentViews?: number;
+  /**
+   * A layer the frozen passes to later cuts go through: its activations are computed (or found) first and kept, and
+   * the rest of the pass continues from them. Set to the fine-tuning boundary, head training's pass over the whole
+   * base also yields fine-tuning's inputs, so the base's first blocks run once per image for both phases. It must be
+   * a cut no skip connection crosses; cuts not after it are computed directly. Default: none (every cut from the pixels).
+   */
+  viaCut?: string;
   /** Root folder of the disk cache of activations (`<cacheDir>/features/`). Default: none, memory only. */
   cacheDir?: string;
   /** Worker threads for computing activations (see lib/train/extract.ts). Default: its default (the cores). */
@@ -95,6 +103,7 @@ export class TrainingSession {
   readonly callbacks: TrainingCallbacks;
   readonly workers?: number;
   readonly extractBatchSize: number;
+  readonly viaCut?: string;
   /** Indices into `train` used for training and for validation (sorted). */
   readonly trainIndices: number[];
   readonly valIndices: number[];
@@ -150,6 +159,13 @@ export class TrainingSession {
     this.callbacks = options.callbacks ?? createProgressCallbacks();
     this.workers = options.workers;
     this.extractBatchSize = options.extractBatchSize ?? SESSION_DEFAULTS.extractBatchSize;
+    if (options.viaCut !== undefined) {
+      // Fails early, naming the layer, when it is not in the classifier or a skip connection crosses it.
+      const { prefix, suffix } = cutModelAt(classifier, options.viaCut);
+      prefix.dispose();
+      suffix.dispose();
+      this.viaCut = options.viaCut;
+    }
     this.onPhaseEnd = options.onPhaseEnd;
     this.initial = this.snapshot();
   }
@@ -199,6 +215,21 @@ export class TrainingSession {
    */
   resumeFromHead(saved: { history: TrainingHistory; headLearningRate: number }): void {
     this.completeHead(saved.history.records, saved.headLearningRate);
+  }
+
+  /**
+   * The classifier holds weights fine-tuned elsewhere from block `fromBlock` (frozen prefix ending at `boundary`),
+   * loaded from a saved run: the stage and history say so, and predictions run the suffix on the activations at
+   * `boundary` (the frozen prefix is unchanged, so a cache from the run that trained it applies). Fine-tuning
+   * again needs a trained head (`resumeFromHead` or `trainHead`), because the head's weights are not at hand.
+   */
+  resumeFromFineTune(saved: { history: TrainingHistory; headLearningRate: number }, boundary: string, fromBlock: string): void {
+    this.assertLive();
+    disposeSnapshot(this.afterHead);
+    this.afterHead = undefined;
+    this.headRate = saved.headLearningRate;
+    this.historyNow = { records: [...saved.history.records], fineTuneStartEpoch: saved.history.fineTuneStartEpoch };
+    this.stageNow = { kind: 'fine-tune', boundary, fromBlock };
   }
 
   /**
@@ -280,23 +311,38 @@ export class TrainingSession {
         extractor: 'folded',
       };
       return await this.store.get(`${cut}:${split}:${view}`, parts, async () => {
-        const pixels = view === 0 ? set : split === 'train' ? this.augmentedTrainPixels(view) : testTimeView(set, view);
         const label = `${cut} ${split}${view ? ` view ${view}` : ''}`;
+        const extract = { batchSize: this.extractBatchSize, workers: this.workers, onProgress: (done: number, total: number) => this.callbacks.onExtractProgress?.({ label, done, total }) };
         const t0 = Date.now();
-        const out = await extractFeatures(
-          prefix,
-          { pixels: pixels.pixels, count: pixels.count, size: pixels.size, range: this.base.spec.pixelRange },
-          {
-            batchSize: this.extractBatchSize,
-            workers: this.workers,
-            onProgress: (done, total) => this.callbacks.onExtractProgress?.({ label, done, total }),
-          },
-        );
-        this.callbacks.onMessage?.(`computed activations at ${label}: ${pixels.count} images in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        let out: { data: Float32Array; shape: number[] };
+        const via = this.viaCut !== undefined && this.viaCut !== cut && isBefore(this.classifier, this.viaCut, cut) ? this.viaCut : undefined;
+        if (via) {
+          const from = await this.activations(via, split, view);
+          out = await this.extractBetween(via, cut, { values: from.data, shape: from.shape }, extract);
+        } else {
+          const pixels = view === 0 ? set : split === 'train' ? this.augmentedTrainPixels(view) : testTimeView(set, view);
+          out = await extractFeatures(prefix, { pixels: pixels.pixels, count: pixels.count, size: pixels.size, range: this.base.spec.pixelRange }, extract);
+        }
+        const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+        this.callbacks.onMessage?.(`computed activations at ${label}${via ? ` (from those at ${via})` : ''}: ${set.count} images in ${seconds}s`);
         return out;
       });
     } finally {
       prefix.dispose();
+    }
+  }
+
+  /** The frozen layers from `from` to `to` run over activations at `from` (the caller owns the result). */
+  private async extractBetween(from: string, to: string, input: ActivationInput, options: ExtractOptions): Promise<Features> {
+    const models: tf.LayersModel[] = [];
+    try {
+      const outer = cutModelAt(this.classifier, from);
+      models.push(outer.prefix, outer.suffix);
+      const inner = cutModelAt(outer.suffix, to);
+      models.push(inner.prefix, inner.suffix);
+      return await extractFeatures(inner.prefix, input, options);
+    } finally {
+      for (const m of models) m.dispose();
     }
   }
 
@@ -347,6 +393,11 @@ export class TrainingSession {
 
 function disposeSnapshot(s: Snapshot | undefined): void {
   if (s) tf.dispose([...s.values.values()]);
+}
+
+/** Whether layer `later`'s output depends on layer `earlier`'s (for an uncrossed `earlier`: it can be computed from it). */
+function isBefore(model: tf.LayersModel, earlier: string, later: string): boolean {
+  return ancestorTensors([layerOutputIn(model, later)]).has(layerOutputIn(model, earlier).id);
 }
 
 /** A content hash of a model's weights (so cached activations follow any change of the frozen part). */

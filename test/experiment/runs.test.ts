@@ -56,14 +56,24 @@ test('03 -> 04 -> 05: the head is handed on through files; another validation sp
   const ft = await fineTune(exp.session, fineTunePhaseOptions(P));
   assert.ok(Math.abs(ft.records[0].lr - fineTuneLearningRate(P.headLearningRate)) < 1e-12, 'the first epoch runs at the full rate');
   assert.deepEqual(exp.history.records.map((r) => r.phase), ['head', 'head', 'fine-tune']);
-  await savePhase(exp, 'fine-tune', phaseResults(ft, await evaluateSession(exp.session)));
+  assert.equal(ft.cache.computed, 0, "the head's frozen pass went through the fine-tuning boundary");
+  const tunedEval = await evaluateSession(exp.session);
+  await savePhase(exp, 'fine-tune', phaseResults(ft, tunedEval));
   releaseExperiment();
 
-  // "Notebook 05": the fine-tune record carries the head's results.
+  // "Notebook 05": the fine-tune record carries the head's results; the session is at that run's stage, so its
+  // evaluation runs the fine-tuned suffix on the activations notebook 04 cached (nothing is computed).
   exp = await prepareExperiment(P, quiet);
   const tuned = await restorePhase(exp, 'fine-tune');
   assert.equal(tuned.head?.testAccuracy, headEval.accuracy);
   assert.equal(tuned.results.fromBlock, 'block_16');
+  assert.deepEqual(exp.session.stage, { kind: 'fine-tune', boundary: exp.fineTuneAt.boundary, fromBlock: 'block_16' });
+  assert.deepEqual(exp.history, tuned.history);
+  const again = await evaluateSession(exp.session);
+  assert.equal(exp.session.store.getStats().computed, 0);
+  assert.equal(again.accuracy, tunedEval.accuracy);
+  assert.ok(Math.abs(again.loss - tunedEval.loss) < 1e-6);
+  await assert.rejects(fineTune(exp.session, fineTunePhaseOptions(P)), /train the head first/);
   releaseExperiment();
 
   // Another validation split (or augmentation) is another experiment: refused, saying what differs.

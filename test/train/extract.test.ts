@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
 import { extractFeatures, shutdownExtractionWorkers, FeatureInput } from '../../lib/train/extract';
+import { cutModelAt } from '../../lib/model/cut';
 
 before(async () => {
   await initEngine({ engine: 'wasm', quiet: true });
@@ -153,6 +154,36 @@ test('bad input is refused naming the parameter; an empty set gives an empty res
   const empty = await extractFeatures(model, { pixels: new Uint8Array(0), count: 0, size: SIZE, range: [0, 1] });
   assert.deepEqual(empty.shape, [0, 6, 6, 8]);
   assert.equal(empty.data.length, 0);
+  model.dispose();
+});
+
+test('a pass continued from cached activations of an inner layer equals the whole pass, in this thread and in workers', async () => {
+  const model = tinyBase(10);
+  const input = pixels(13, 10);
+  const whole = await extractFeatures(model, input, { workers: 1, batchSize: 4 });
+  // Cut after the first conv block: the residual Add after it also reads the cut, so the suffix keeps both uses.
+  const relu = model.layers.find((l) => l.getClassName() === 'ReLU')!;
+  const { prefix, suffix } = cutModelAt(model, relu.name);
+  const mid = await extractFeatures(prefix, input, { workers: 1, batchSize: 4 });
+  assert.deepEqual(mid.shape, [13, 6, 6, 8]);
+  const before = tf.memory().numTensors;
+  const one = await extractFeatures(suffix, { values: mid.data, shape: mid.shape }, { workers: 1, batchSize: 4 });
+  const two = await extractFeatures(suffix, { values: mid.data, shape: mid.shape }, { workers: 2, batchSize: 3 });
+  const shared = new Float32Array(new SharedArrayBuffer(mid.data.byteLength));
+  shared.set(mid.data);
+  const viaShared = await extractFeatures(suffix, { values: shared, shape: mid.shape }, { workers: 2, batchSize: 5 });
+  assert.equal(tf.memory().numTensors, before);
+  assert.deepEqual(one.shape, whole.shape);
+  assert.equal(maxAbsDiff(one.data, whole.data), 0);
+  assert.equal(maxAbsDiff(two.data, whole.data), 0);
+  assert.equal(maxAbsDiff(viaShared.data, whole.data), 0);
+  // The caller's activations are left as they were (workers got copies or read-only views).
+  assert.equal(maxAbsDiff(shared, mid.data), 0);
+  await assert.rejects(extractFeatures(suffix, { values: mid.data, shape: [13, 6, 6, 9] }), /input.values has 3744 numbers, expected 13\*6\*6\*9/);
+  await assert.rejects(extractFeatures(suffix, { values: mid.data.subarray(0, 6 * 6 * 8), shape: [1, 6, 8, 6] }), /takes input \[null,6,6,8\], but the samples are 6x8x6/);
+  await assert.rejects(extractFeatures(suffix, input), /takes input \[null,6,6,8\], but the samples are 12x12x3/);
+  prefix.dispose();
+  suffix.dispose();
   model.dispose();
 });
 

@@ -9,14 +9,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
-import { createTrainingSession, type TrainingSession } from '../../lib/train/session';
-import { fineTune, trainHead } from '../../lib/train/phases';
+import { createTrainingSession, type TrainingSession, type TrainingSessionOptions } from '../../lib/train/session';
+import { fineTune, fineTuneBoundary, trainHead } from '../../lib/train/phases';
+import { HEAD_LAYERS } from '../../lib/model/surgery';
 import { evaluateSession } from '../../lib/experiment/evaluate';
 import { syntheticPixels, tinyClassifier } from './helpers';
 
 const phase = { epochs: 2, batchSize: 8, earlyStopping: false as const };
 
-async function withSession<T>(seed: number, fn: (s: TrainingSession) => Promise<T>, cacheDir?: string): Promise<T> {
+async function withSession<T>(seed: number, fn: (s: TrainingSession) => Promise<T>, cacheDir?: string, extra: Partial<TrainingSessionOptions> = {}): Promise<T> {
   // The classifier's initializers take the same seed, as runPipeline does.
   const { base, classifier } = tinyClassifier(32, seed, 0.3);
   const session = createTrainingSession({
@@ -30,6 +31,7 @@ async function withSession<T>(seed: number, fn: (s: TrainingSession) => Promise<
     workers: 1,
     cacheDir,
     callbacks: {},
+    ...extra,
   });
   try {
     return await fn(session);
@@ -99,6 +101,41 @@ test('re-running fine-tuning with another learning rate reuses every cached acti
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('viaCut: the head pass goes through the fine-tuning boundary, so fine-tuning and its evaluation compute nothing', async () => {
+  await initEngine({ engine: 'wasm', quiet: true });
+  const direct = await withSession(4, async (s) => {
+    const clean = await s.activations(HEAD_LAYERS.pool, 'train', 0);
+    const view = await s.activations(HEAD_LAYERS.pool, 'test', 1);
+    return { clean: Float32Array.from(clean.data), view: Float32Array.from(view.data) };
+  });
+  const boundary = await withSession(4, async (s) => fineTuneBoundary(s, 'block_16').boundary);
+  const messages: string[] = [];
+  await withSession(
+    4,
+    async (s) => {
+      const viaClean = await s.activations(HEAD_LAYERS.pool, 'train', 0);
+      assert.deepEqual(viaClean.data, direct.clean);
+      assert.deepEqual((await s.activations(HEAD_LAYERS.pool, 'test', 1)).data, direct.view);
+      assert.deepEqual(s.store.getStats().computed, 4, 'head_pool and the boundary, for each of the two');
+      const head = await trainHead(s, { ...phase, learningRate: 0.01 });
+      const before = tf.memory().numTensors;
+      assert.deepEqual(head.cache, { memoryHits: 1, diskHits: 0, computed: 4 }, 'two augmented views, each at both layers');
+      assert.ok(messages.some((m) => m.startsWith(`computed activations at head_pool train view 2 (from those at ${boundary}): 30 images`)), messages.join('\n'));
+      await evaluateSession(s, { tta: 2 });
+      const tuned = await fineTune(s, { ...phase, from: 'block_16' });
+      assert.deepEqual(tuned.cache, { memoryHits: 3, diskHits: 0, computed: 0 });
+      const computed = s.store.getStats().computed;
+      await evaluateSession(s, { tta: 2 });
+      assert.equal(s.store.getStats().computed, computed, 'the test views at the boundary came with the head evaluation');
+      assert.equal(tf.memory().numTensors, before);
+    },
+    undefined,
+    { viaCut: boundary, callbacks: { onMessage: (m) => messages.push(m) } },
+  );
+  await assert.rejects(withSession(4, async () => undefined, undefined, { viaCut: 'no_such_layer' }), /unknown layer 'no_such_layer'/);
+  await assert.rejects(withSession(4, async () => undefined, undefined, { viaCut: 'block_15_project_BN' }), /skip connection crosses the cut/);
 });
 
 test('fine-tuning before head training, or from the first block, is refused clearly', async () => {
