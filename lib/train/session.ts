@@ -313,11 +313,12 @@ export class TrainingSession {
       return await this.store.get(`${cut}:${split}:${view}`, parts, async () => {
         const label = `${cut} ${split}${view ? ` view ${view}` : ''}`;
         const extract = { batchSize: this.extractBatchSize, workers: this.workers, onProgress: (done: number, total: number) => this.callbacks.onExtractProgress?.({ label, done, total }) };
+        const via = this.viaCut !== undefined && this.viaCut !== cut && isBefore(this.classifier, this.viaCut, cut) ? this.viaCut : undefined;
+        const from = via ? await this.activations(via, split, view) : undefined;
+        // Timed after `from`, which reports its own time.
         const t0 = Date.now();
         let out: { data: Float32Array; shape: number[] };
-        const via = this.viaCut !== undefined && this.viaCut !== cut && isBefore(this.classifier, this.viaCut, cut) ? this.viaCut : undefined;
-        if (via) {
-          const from = await this.activations(via, split, view);
+        if (via && from) {
           out = await this.extractBetween(via, cut, { values: from.data, shape: from.shape }, extract);
         } else {
           const pixels = view === 0 ? set : split === 'train' ? this.augmentedTrainPixels(view) : testTimeView(set, view);
