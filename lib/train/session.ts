@@ -14,11 +14,12 @@ import type { PixelSet } from '../data/pixels';
 import { splitIndices } from '../data/split';
 import { cutModelAt } from '../model/cut';
 import { ancestorTensors, layerOutputIn } from '../model/graph';
+import { weightOriginalName } from '../model/layers';
 import type { LoadedBase } from '../model/types';
 import { sha256 } from '../util/hash';
 import { derivedSeed } from '../util/random';
 import { extractFeatures, type ActivationInput, type ExtractOptions, type Features } from './extract';
-import { FeatureStore } from './feature_store';
+import { FeatureStore, type FeatureArray } from './feature_store';
 import { createProgressCallbacks, type TrainingCallbacks } from './progress';
 import type { FeatureViews } from './batches';
 import type { PhaseResult } from './phases';
@@ -288,7 +289,7 @@ export class TrainingSession {
    * keyed by the base, the weights before the cut, the cut, the input size and range, the data's content key
    * and the augmentation. The arrays belong to the session's store.
    */
-  async activations(cut: string, split: 'train' | 'test', view: number): Promise<{ data: Float32Array; shape: number[] }> {
+  async activations(cut: string, split: 'train' | 'test', view: number): Promise<FeatureArray> {
     this.assertLive();
     const set = split === 'train' ? this.train : this.test;
     if (!set) throw new Error(`activations: the session has no ${split} images`);
@@ -401,12 +402,16 @@ function isBefore(model: tf.LayersModel, earlier: string, later: string): boolea
   return ancestorTensors([layerOutputIn(model, later)]).has(layerOutputIn(model, earlier).id);
 }
 
-/** A content hash of a model's weights (so cached activations follow any change of the frozen part). */
+/**
+ * A content hash of a model's weights (so cached activations follow any change of the frozen part). By weight name:
+ * `model.weights` lists trainable weights first, and the same weights must give the same hash frozen or not.
+ */
 export async function weightsFingerprint(model: tf.LayersModel): Promise<string> {
   const parts: string[] = [];
-  for (const w of model.weights) {
+  const named = model.weights.map((w) => ({ w, name: weightOriginalName(w) })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const { w, name } of named) {
     const d = (await w.read().data()) as Float32Array;
-    parts.push(sha256(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+    parts.push(`${name}:${sha256(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))}`);
   }
   return sha256(parts.join(',')).slice(0, 16);
 }

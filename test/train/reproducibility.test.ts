@@ -9,9 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../lib/engine/engine';
-import { createTrainingSession, type TrainingSession, type TrainingSessionOptions } from '../../lib/train/session';
+import { createTrainingSession, weightsFingerprint, type TrainingSession, type TrainingSessionOptions } from '../../lib/train/session';
 import { fineTune, fineTuneBoundary, trainHead } from '../../lib/train/phases';
-import { HEAD_LAYERS } from '../../lib/model/surgery';
+import { HEAD_LAYERS, unfreezeFrom } from '../../lib/model/surgery';
 import { evaluateSession } from '../../lib/experiment/evaluate';
 import { syntheticPixels, tinyClassifier } from './helpers';
 
@@ -127,8 +127,15 @@ test('viaCut: the head pass goes through the fine-tuning boundary, so fine-tunin
       const tuned = await fineTune(s, { ...phase, from: 'block_16' });
       assert.deepEqual(tuned.cache, { memoryHits: 3, diskHits: 0, computed: 0 });
       const computed = s.store.getStats().computed;
-      await evaluateSession(s, { tta: 2 });
-      assert.equal(s.store.getStats().computed, computed, 'the test views at the boundary came with the head evaluation');
+      const tunedEval = await evaluateSession(s, { tta: 2 });
+      assert.equal(s.store.getStats().computed, computed + 2, "only the two views' probabilities: the boundary's test views came with the head evaluation");
+      // The same classifier again: its probabilities come from the store; other weights compute their own.
+      assert.deepEqual(await evaluateSession(s, { tta: 2 }), tunedEval);
+      assert.equal(s.store.getStats().computed, computed + 2);
+      await fineTune(s, { ...phase, from: 'block_16', learningRate: 0.05 });
+      const other = await evaluateSession(s, { tta: 2 });
+      assert.equal(s.store.getStats().computed, computed + 4);
+      assert.notDeepEqual(other.loss, tunedEval.loss);
       assert.equal(tf.memory().numTensors, before);
     },
     undefined,
@@ -136,6 +143,25 @@ test('viaCut: the head pass goes through the fine-tuning boundary, so fine-tunin
   );
   await assert.rejects(withSession(4, async () => undefined, undefined, { viaCut: 'no_such_layer' }), /unknown layer 'no_such_layer'/);
   await assert.rejects(withSession(4, async () => undefined, undefined, { viaCut: 'block_15_project_BN' }), /skip connection crosses the cut/);
+});
+
+test('weightsFingerprint follows the values, not which weights are trainable', async () => {
+  await initEngine({ engine: 'wasm', quiet: true });
+  const { base, classifier } = tinyClassifier(32, 5);
+  try {
+    const frozen = await weightsFingerprint(classifier);
+    unfreezeFrom(classifier, base, { from: 'block_15' });
+    assert.equal(await weightsFingerprint(classifier), frozen);
+    const head = classifier.getLayer('head_output');
+    const [k, b] = head.getWeights();
+    const changed = b.add(1e-3);
+    head.setWeights([k, changed]);
+    changed.dispose();
+    assert.notEqual(await weightsFingerprint(classifier), frozen);
+  } finally {
+    classifier.dispose();
+    base.model.dispose();
+  }
 });
 
 test('fine-tuning before head training, or from the first block, is refused clearly', async () => {
