@@ -185,11 +185,12 @@ export async function prepareExperiment(p: ExperimentParameters, options: Prepar
     train: train.key,
     test: test.key,
   };
+  // Resolved before the session is built, so a bad `fineTuneFrom` fails before any work. The session's frozen passes
+  // go through its boundary, so head training's pass also yields fine-tuning's inputs (a session reused with another
+  // `fineTuneFrom` keeps its first boundary: that changes what is cached on the way, not any result).
+  const fineTuneAt = fineTuneBoundary({ base }, p.fineTuneFrom);
   // The classifier and its session are built together, on the base as loaded: a session that starts from a
   // classifier an earlier session trained would continue from that training (and its validation images).
-  // Resolved before the session is built, so a bad `fineTuneFrom` fails before any work; the session's frozen passes
-  // go through its boundary, so head training's pass also yields fine-tuning's inputs.
-  const fineTuneAt = fineTuneBoundary({ base }, p.fineTuneFrom);
   const { classifier, session } = await reuse(
     SLOTS.model,
     modelKey,
@@ -238,8 +239,9 @@ function experimentIdentity(p: ExperimentParameters, train: PixelSet, test: Pixe
  * Puts the weights of a saved phase into the experiment's classifier (by layer name; the loaded copy is disposed)
  * and returns the phase's record. After `'head'`, the session continues from the trained head: its history,
  * learning rate and fine-tuning starting point; after `'fine-tune'`, its stage and history are the saved run's, so
- * evaluation runs the fine-tuned suffix on the cached activations at that run's boundary. Throws naming the notebook to run first when the phase was not
- * saved for this experiment (and how saved runs differ), and naming the layer when the saved model does not fit.
+ * evaluation runs the fine-tuned suffix on the cached activations at that run's boundary. Throws naming the notebook
+ * to run first when the phase was not saved for this experiment (and how saved runs differ), and naming the layer
+ * when the saved model does not fit.
  */
 export async function restorePhase(exp: Experiment, phase: SavedPhase): Promise<PhaseRecord> {
   const { classifier: saved, record } = await loadPhase(exp.runDir, phase, exp.identity);

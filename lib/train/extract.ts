@@ -2,9 +2,10 @@
  * Feature extraction: runs a frozen model (a base, a prefix of it, or a part that starts at an inner layer) over a
  * whole set and returns the activations as one Float32Array in the original image order. The input is either uint8
  * pixels, scaled to the model's input range batch by batch so the float copy of the whole set never exists, or the
- * activations of an earlier layer (`ActivationInput`), so one frozen pass can be continued from where it was cached. The work runs in-process or, on the wasm and cpu
- * engines, split by image index across a persistent pool of worker threads, each with its own tfjs engine (the wasm
- * backend is single-threaded in Node, so this is how a second core gets used). Both paths run the same code on the
+ * activations of an earlier layer (`ActivationInput`), so one frozen pass can be continued from where it was cached.
+ * The work runs in-process or, on the wasm and cpu engines, split by sample index across a persistent pool of worker
+ * threads, each with its own tfjs engine (the wasm backend is single-threaded in Node, so this is how a second core
+ * gets used). Both paths run the same code on the
  * same batches, so they give the same numbers.
  */
 import { createHash } from 'node:crypto';

@@ -24,8 +24,8 @@ export interface PredictSplitOptions {
 /**
  * Runs the classifier as it is now over a split. The frozen part is not recomputed: after head training the
  * head runs on the cached `head_pool` activations, after fine-tuning the suffix runs on the activations at the
- * fine-tuning boundary. Same numbers as `classifier.predict` on the pixels (up to float rounding: BN is folded). With `tta` > 1
- * the probabilities are the mean over that many test-time views (their activations cached like the others). Each
+ * fine-tuning boundary. Same numbers as `classifier.predict` on the pixels (up to float rounding: BN is folded).
+ * With `tta` > 1 the probabilities are the mean over that many test-time views (their activations cached too). Each
  * view's probabilities are cached in the session's store too (memory and disk), keyed by the activations they came
  * from and the suffix's weights. No tensors stay allocated.
  */
