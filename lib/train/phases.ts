@@ -197,7 +197,10 @@ export async function trainHead(session: TrainingSession, options: PhaseOptions 
   return result;
 }
 
-/** The layer that ends the frozen prefix when fine-tuning `session`'s base (or any `{ base }`) from `from`: the previous block's output. */
+/**
+ * The layer that ends the frozen prefix when fine-tuning `session`'s base (or any `{ base }`) from `from`: the
+ * previous block's output.
+ */
 export function fineTuneBoundary(session: Pick<TrainingSession, 'base'>, from: FineTuneOptions['from'] = FINE_TUNE_DEFAULTS.from): { block: string; boundary: string } {
   const block = resolveBlock(session.base, from);
   const pos = session.base.spec.blocks.findIndex((b) => b.name === block.name);
